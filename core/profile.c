@@ -1,0 +1,1 @@
+/* core/profile.c: being written. */

@@ -1,0 +1,1 @@
+/* core/profile_json.c: being written. */

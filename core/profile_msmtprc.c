@@ -1,0 +1,1 @@
+/* core/profile_msmtprc.c: being written. */

@@ -1,0 +1,1 @@
+/* store/store_sqlite.c: being written. */

@@ -1,0 +1,2 @@
+/* tests/test_cli.c: being written. */
+#include <criterion/criterion.h>

@@ -1,0 +1,2 @@
+/* tests/test_json.c: being written. */
+#include <criterion/criterion.h>

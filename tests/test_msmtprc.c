@@ -1,0 +1,2 @@
+/* tests/test_msmtprc.c: being written. */
+#include <criterion/criterion.h>

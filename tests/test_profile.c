@@ -1,0 +1,2 @@
+/* tests/test_profile.c: being written. */
+#include <criterion/criterion.h>

@@ -1,0 +1,2 @@
+/* tests/test_store.c: being written. */
+#include <criterion/criterion.h>

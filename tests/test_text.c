@@ -1,0 +1,2 @@
+/* tests/test_text.c: being written. */
+#include <criterion/criterion.h>

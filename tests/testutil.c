@@ -1,0 +1,182 @@
+/*
+ * tests/testutil.c: temporary directories, files and running gwadmin for
+ * the test programs.
+ */
+#include "tests/testutil.h"
+
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "core/xmalloc.h"
+
+char *
+tu_tmpdir(void)
+{
+	const char *base = getenv("TMPDIR");
+	char *path = xasprintf("%s/gwsmtp-test-XXXXXX", base ? base : "/tmp");
+
+	cr_assert_not_null(mkdtemp(path), "mkdtemp: %s", strerror(errno));
+	return path;
+}
+
+static int
+rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+void
+tu_rmtree(const char *path)
+{
+	if (path != NULL)
+		nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+void
+tu_write_file(const char *path, const char *data, size_t len)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+	cr_assert(fd != -1, "open %s: %s", path, strerror(errno));
+	while (len > 0) {
+		ssize_t n = write(fd, data, len);
+
+		cr_assert(n > 0, "write %s: %s", path, strerror(errno));
+		data += n;
+		len -= (size_t)n;
+	}
+	close(fd);
+}
+
+char *
+tu_read_file(const char *path, size_t *lenp)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	size_t len = 0, cap = 0, n;
+
+	if (f == NULL)
+		return NULL;
+	do {
+		if (cap - len < 4096) {
+			cap = cap ? cap * 2 : 8192;
+			buf = xreallocarray(buf, cap, 1);
+		}
+		n = fread(buf + len, 1, cap - len - 1, f);
+		len += n;
+	} while (n > 0);
+	fclose(f);
+	buf[len] = '\0';
+	if (lenp != NULL)
+		*lenp = len;
+	return buf;
+}
+
+/* Appends what is readable on fd to *buf; returns false at end of file. */
+static bool
+drain(int fd, char **buf, size_t *len)
+{
+	char chunk[8192];
+	ssize_t n = read(fd, chunk, sizeof chunk);
+
+	if (n <= 0)
+		return false;
+	*buf = xreallocarray(*buf, *len + (size_t)n + 1, 1);
+	memcpy(*buf + *len, chunk, (size_t)n);
+	*len += (size_t)n;
+	(*buf)[*len] = '\0';
+	return true;
+}
+
+void
+tu_gwadmin(struct tu_run *r, const char *in, const char *const *argv)
+{
+	const char *prog = getenv("GWADMIN");
+	int pin[2], pout[2], perr[2], status;
+	size_t argc = 0, olen = 0, elen = 0;
+	const char **args;
+	pid_t pid;
+
+	cr_assert_not_null(prog, "GWADMIN is not set (run through meson test)");
+	while (argv[argc] != NULL)
+		argc++;
+	args = xcalloc(argc + 2, sizeof *args);
+	args[0] = prog;
+	memcpy(args + 1, argv, argc * sizeof *args);
+	cr_assert(pipe(pin) == 0 && pipe(pout) == 0 && pipe(perr) == 0);
+	pid = fork();
+	cr_assert(pid != -1);
+	if (pid == 0) {
+		dup2(pin[0], 0);
+		dup2(pout[1], 1);
+		dup2(perr[1], 2);
+		close(pin[1]);
+		close(pout[0]);
+		close(perr[0]);
+		unsetenv("GWSMTP_DB");
+		execv(prog, (char *const *)args);
+		_exit(127);
+	}
+	free(args);
+	close(pin[0]);
+	close(pout[1]);
+	close(perr[1]);
+	signal(SIGPIPE, SIG_IGN);
+	if (in != NULL) {
+		/* Small inputs only: tests pass files for anything large. */
+		size_t len = strlen(in);
+
+		while (len > 0) {
+			ssize_t n = write(pin[1], in, len);
+
+			if (n <= 0)
+				break;
+			in += n;
+			len -= (size_t)n;
+		}
+	}
+	close(pin[1]);
+	r->out = xstrdup("");
+	r->err = xstrdup("");
+	{
+		struct pollfd pfd[2] = { { pout[0], POLLIN, 0 }, { perr[0], POLLIN, 0 } };
+		int open_fds = 2;
+
+		while (open_fds > 0) {
+			if (poll(pfd, 2, -1) == -1)
+				break;
+			if (pfd[0].revents && !drain(pout[0], &r->out, &olen)) {
+				pfd[0].fd = -1;
+				open_fds--;
+			}
+			if (pfd[1].revents && !drain(perr[0], &r->err, &elen)) {
+				pfd[1].fd = -1;
+				open_fds--;
+			}
+		}
+	}
+	close(pout[0]);
+	close(perr[0]);
+	waitpid(pid, &status, 0);
+	r->status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+void
+tu_run_free(struct tu_run *r)
+{
+	free(r->out);
+	free(r->err);
+	r->out = r->err = NULL;
+}

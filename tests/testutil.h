@@ -1,0 +1,33 @@
+/*
+ * tests/testutil.h: helpers shared by the test programs: temporary
+ * directories, files, and running gwadmin.
+ */
+#ifndef GWSMTP_TESTS_TESTUTIL_H
+#define GWSMTP_TESTS_TESTUTIL_H
+
+#include <stddef.h>
+
+/* A fresh directory under $TMPDIR, removed by the caller via tu_rmtree(). */
+char	*tu_tmpdir(void);
+void	 tu_rmtree(const char *path);
+/* Writes len bytes to path (mode 0600).  Aborts the test on failure. */
+void	 tu_write_file(const char *path, const char *data, size_t len);
+/* Reads a whole file; *len set if non-NULL.  Caller frees.  NULL if absent. */
+char	*tu_read_file(const char *path, size_t *len);
+
+/* The result of running a program. */
+struct tu_run {
+	int	 status;	/* exit code; 128+N if killed by signal N */
+	char	*out;
+	char	*err;
+};
+
+/*
+ * Runs $GWADMIN with argv (NULL-terminated, without argv[0]), stdin from
+ * in (NULL: /dev/null).  Environment: GWSMTP_DB unset, HOME and
+ * XDG_DATA_HOME as the process has them.
+ */
+void	 tu_gwadmin(struct tu_run *r, const char *in, const char *const *argv);
+void	 tu_run_free(struct tu_run *r);
+
+#endif

@@ -1,0 +1,2 @@
+#include <stdio.h>
+int main(void) { puts("gwadmin: being written"); return 70; }
