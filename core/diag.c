@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/text.h"
 #include "core/xmalloc.h"
 
 void
@@ -23,8 +24,9 @@ diag_add(struct diag_list *list, int line, int column, const char *profile,
 	d = &list->v[list->n++];
 	d->line = line;
 	d->column = column;
-	d->profile = profile ? xstrdup(profile) : NULL;
-	d->key = key ? xstrdup(key) : NULL;
+	/* Names may come from a bad file: keep them printable. */
+	d->profile = profile ? text_escape(profile) : NULL;
+	d->key = key ? text_escape(key) : NULL;
 	va_start(ap, fmt);
 	d->reason = xvasprintf(fmt, ap);
 	va_end(ap);

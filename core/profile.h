@@ -169,6 +169,13 @@ void	 profile_tls_changed(struct profile *p, enum profile_tls old_tls);
  * Adds one diag per problem (line and column 0) and returns how many.
  */
 size_t	 profile_validate(const struct profile *p, struct diag_list *errs);
+/*
+ * The same, but a missing password is not an error when password_elsewhere:
+ * an import file that leaves the password out (as export does by default)
+ * keeps the stored one, and the importer validates again once it has it.
+ */
+size_t	 profile_validate_partial(const struct profile *p,
+	     bool password_elsewhere, struct diag_list *errs);
 
 /*
  * Marks in changed[] the keys whose values differ and returns how many.
@@ -204,6 +211,7 @@ int			 settings_key_lookup(const char *name, enum settings_key *key);
 enum profile_key_type	 settings_key_type(enum settings_key key);
 /* Fills s with the defaults (it owns nothing before). */
 void	 settings_init(struct smtp_settings *s);
+/* dst owns nothing before (uninitialised or cleared). */
 void	 settings_copy(struct smtp_settings *dst, const struct smtp_settings *src);
 void	 settings_clear(struct smtp_settings *s);
 /* Same contract as profile_set(). */

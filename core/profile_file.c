@@ -23,5 +23,4 @@ profile_file_clear(struct profile_file *f)
 	settings_clear(&f->settings);
 	diag_list_clear(&f->warnings);
 	memset(f, 0, sizeof *f);
-	settings_init(&f->settings);
 }

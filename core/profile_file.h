@@ -41,7 +41,10 @@ struct profile_file {
 };
 
 void	 profile_file_init(struct profile_file *f);
-/* Frees every profile (wiping passwords) and the settings. */
+/*
+ * Frees every profile (wiping passwords) and the settings, leaving f zeroed:
+ * clearing twice is harmless; profile_file_init() it before reusing it.
+ */
 void	 profile_file_clear(struct profile_file *f);
 
 /*

@@ -1,2 +1,919 @@
-/* tests/test_cli.c: being written. */
+/*
+ * tests/test_cli.c: gwadmin's subcommands end to end: the real binary on a
+ * real database file in a fresh temporary directory per test.
+ */
 #include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/xmalloc.h"
+#include "store/store.h"
+#include "tests/testutil.h"
+
+static char *dir;
+static char *db;
+
+static void
+setup(void)
+{
+	dir = tu_tmpdir();
+	db = xasprintf("%s/gw.db", dir);
+	unsetenv("GWSMTP_DB");
+}
+
+static void
+teardown(void)
+{
+	tu_rmtree(dir);
+	free(dir);
+	free(db);
+}
+
+TestSuite(cli, .init = setup, .fini = teardown, .timeout = 120);
+
+/* Runs gwadmin --db DB ARGS... (NULL-terminated) with stdin from in. */
+static struct tu_run
+vgw(const char *in, va_list ap)
+{
+	const char *argv[32] = { "--db", db };
+	struct tu_run r;
+	size_t n = 2;
+
+	while ((argv[n] = va_arg(ap, const char *)) != NULL)
+		n++;
+	tu_gwadmin(&r, in, argv);
+	return r;
+}
+
+static struct tu_run
+gw(const char *in, ...)
+{
+	struct tu_run r;
+	va_list ap;
+
+	va_start(ap, in);
+	r = vgw(in, ap);
+	va_end(ap);
+	return r;
+}
+
+/* gw(), asserting exit status 0. */
+static struct tu_run
+gw_ok(const char *in, ...)
+{
+	struct tu_run r;
+	va_list ap;
+
+	va_start(ap, in);
+	r = vgw(in, ap);
+	va_end(ap);
+	cr_assert_eq(r.status, 0, "gwadmin: exit %d\nstdout: %s\nstderr: %s",
+	    r.status, r.out, r.err);
+	return r;
+}
+
+/* The full state a user could see: export with secrets, plus settings. */
+static char *
+snapshot(void)
+{
+	struct tu_run r = gw_ok(NULL, "export", "--include-secrets", NULL);
+	char *s = xstrdup(r.out);
+
+	tu_run_free(&r);
+	return s;
+}
+
+static char *
+write_tmp(const char *name, const char *content)
+{
+	char *path = xasprintf("%s/%s", dir, name);
+
+	tu_write_file(path, content, strlen(content));
+	return path;
+}
+
+static void
+seed_two(void)
+{
+	struct tu_run r;
+
+	r = gw_ok(NULL, "set", "alpha", "host=smtp.example.com",
+	    "tls=explicit", "from=gw@example.com", NULL);
+	tu_run_free(&r);
+	r = gw_ok("pw-alpha-123\n", "set", "beta", "host=10.0.0.5",
+	    "auth=plain", "username=gw", "--password-stdin", NULL);
+	tu_run_free(&r);
+}
+
+Test(cli, set_creates_and_show_reports_every_key)
+{
+	struct tu_run r;
+
+	r = gw_ok(NULL, "set", "corp-relay", "host=smtp.example.com",
+	    "tls=explicit", "from=gateway@example.com", NULL);
+	cr_assert(strstr(r.out, "created profile 'corp-relay'"), "%s", r.out);
+	tu_run_free(&r);
+	r = gw_ok(NULL, "show", "corp-relay", NULL);
+	cr_assert(strstr(r.out, "host                          smtp.example.com\n"),
+	    "%s", r.out);
+	/* The port follows the TLS mode when it was not given. */
+	cr_assert(strstr(r.out, "port                          587\n"), "%s", r.out);
+	cr_assert(strstr(r.out, "tls                           explicit\n"));
+	cr_assert(strstr(r.out, "starttls                      mandatory\n"));
+	cr_assert(strstr(r.out, "timeout                       60\n"));
+	cr_assert(strstr(r.out, "password                      (not set)\n"));
+	tu_run_free(&r);
+}
+
+Test(cli, new_profile_is_implicit_tls_on_465)
+{
+	struct tu_run r;
+
+	r = gw_ok(NULL, "set", "p", "host=mail.example.org", NULL);
+	tu_run_free(&r);
+	r = gw_ok(NULL, "show", "p", "--json", NULL);
+	cr_assert(strstr(r.out, "\"tls\": \"implicit\""), "%s", r.out);
+	cr_assert(strstr(r.out, "\"port\": 465"), "%s", r.out);
+	tu_run_free(&r);
+}
+
+Test(cli, changing_tls_moves_a_default_port_but_keeps_a_typed_one)
+{
+	struct tu_run r;
+
+	r = gw_ok(NULL, "set", "p", "host=h.example", NULL);
+	tu_run_free(&r);
+	r = gw_ok(NULL, "set", "p", "tls=none", NULL);
+	tu_run_free(&r);
+	r = gw_ok(NULL, "show", "p", NULL);
+	cr_assert(strstr(r.out, "port                          25\n"), "%s", r.out);
+	tu_run_free(&r);
+	r = gw_ok(NULL, "set", "p", "port=2525", NULL);
+	tu_run_free(&r);
+	r = gw_ok(NULL, "set", "p", "tls=explicit", NULL);
+	tu_run_free(&r);
+	r = gw_ok(NULL, "show", "p", NULL);
+	cr_assert(strstr(r.out, "port                          2525\n"), "%s", r.out);
+	tu_run_free(&r);
+}
+
+Test(cli, update_names_the_changed_keys)
+{
+	struct tu_run r;
+
+	seed_two();
+	r = gw_ok(NULL, "set", "alpha", "port=2525", "comment=primary", NULL);
+	cr_assert(strstr(r.out, "updated profile 'alpha': port, comment"),
+	    "%s", r.out);
+	tu_run_free(&r);
+	r = gw_ok(NULL, "set", "alpha", "port=2525", NULL);
+	cr_assert(strstr(r.out, "unchanged"), "%s", r.out);
+	tu_run_free(&r);
+}
+
+/* Each bad set: the exit code, a message naming the problem, no change. */
+static void
+assert_set_refused(int want, const char *needle, const char *in, ...)
+{
+	const char *argv[32] = { "--db", db, "set" };
+	char *before = snapshot(), *after;
+	struct tu_run r;
+	size_t n = 3;
+	va_list ap;
+
+	va_start(ap, in);
+	while ((argv[n] = va_arg(ap, const char *)) != NULL)
+		n++;
+	va_end(ap);
+	tu_gwadmin(&r, in, argv);
+	cr_assert_eq(r.status, want, "set %s %s: exit %d, want %d: %s", argv[3],
+	    argv[4], r.status, want, r.err);
+	cr_assert(strstr(r.err, needle), "set %s: stderr lacks '%s': %s",
+	    argv[4], needle, r.err);
+	cr_assert_str_empty(r.out);
+	after = snapshot();
+	cr_assert_str_eq(before, after, "the database changed");
+	tu_run_free(&r);
+	free(before);
+	free(after);
+}
+
+Test(cli, bad_set_input_is_refused_and_changes_nothing)
+{
+	char name32[33];
+
+	seed_two();
+	memset(name32, 'n', 32);
+	name32[32] = '\0';
+	assert_set_refused(64, "unknown key 'hots'", NULL, "alpha", "hots=x",
+	    NULL);
+	assert_set_refused(65, "port: 0 is out of range (1-65535)", NULL,
+	    "alpha", "port=0", NULL);
+	assert_set_refused(65, "port: 70000 is out of range (1-65535)", NULL,
+	    "alpha", "port=70000", NULL);
+	assert_set_refused(65, "host:", NULL, "alpha", "host=bad_host!", NULL);
+	assert_set_refused(65, "timeout: 3601 is out of range", NULL, "alpha",
+	    "timeout=3601", NULL);
+	assert_set_refused(65, "tls: 'ssl' is not one of", NULL, "alpha",
+	    "tls=ssl", NULL);
+	assert_set_refused(65, "name: 'space' is not allowed", NULL, "bad name",
+	    "host=h.example", NULL);
+	assert_set_refused(65, "name: is 32 characters long", NULL, name32,
+	    "host=h.example", NULL);
+	assert_set_refused(65, "username: is required when auth is plain", NULL,
+	    "alpha", "auth=plain", NULL);
+	assert_set_refused(65, "password: is required when auth is login", NULL,
+	    "alpha", "auth=login", "username=u", NULL);
+	assert_set_refused(65, "host: is missing", NULL, "newone",
+	    "port=25", NULL);
+	assert_set_refused(65, "would send the password unencrypted",
+	    "pw\n", "beta", "tls=none", NULL);
+	assert_set_refused(64, "not on the command line", NULL, "alpha",
+	    "password=hunter2", NULL);
+	assert_set_refused(64, "is not KEY=VALUE", NULL, "alpha", "port", NULL);
+	assert_set_refused(64, "port given twice", NULL, "alpha", "port=1",
+	    "port=2", NULL);
+}
+
+Test(cli, password_stdin_is_stored_masked_and_exported_only_on_request)
+{
+	struct tu_run r;
+
+	seed_two();
+	r = gw_ok(NULL, "show", "beta", NULL);
+	cr_assert(strstr(r.out, "password                      ********\n"),
+	    "%s", r.out);
+	cr_assert_null(strstr(r.out, "pw-alpha-123"));
+	tu_run_free(&r);
+	r = gw_ok(NULL, "show", "beta", "--json", NULL);
+	cr_assert(strstr(r.out, "\"password\": \"********\""), "%s", r.out);
+	tu_run_free(&r);
+	r = gw_ok(NULL, "list", "--json", NULL);
+	cr_assert_null(strstr(r.out, "pw-alpha-123"));
+	tu_run_free(&r);
+	r = gw_ok(NULL, "export", NULL);
+	cr_assert_null(strstr(r.out, "pw-alpha-123"));
+	cr_assert_null(strstr(r.out, "\"password\""));
+	tu_run_free(&r);
+	r = gw_ok(NULL, "export", "--include-secrets", NULL);
+	cr_assert(strstr(r.out, "\"password\": \"pw-alpha-123\""), "%s", r.out);
+	tu_run_free(&r);
+}
+
+Test(cli, list_shows_profiles_and_the_default)
+{
+	struct tu_run r;
+
+	seed_two();
+	r = gw_ok(NULL, "settings", "default_profile=beta", NULL);
+	tu_run_free(&r);
+	r = gw_ok(NULL, "list", NULL);
+	cr_assert(strstr(r.out, "  alpha "), "%s", r.out);
+	cr_assert(strstr(r.out, "* beta "), "%s", r.out);
+	cr_assert(strstr(r.out, "smtp.example.com"));
+	tu_run_free(&r);
+	r = gw_ok(NULL, "list", "--json", NULL);
+	cr_assert_eq(r.out[0], '[', "%s", r.out);
+	cr_assert(strstr(r.out, "\"name\": \"alpha\""));
+	cr_assert(strstr(r.out, "\"name\": \"beta\""));
+	tu_run_free(&r);
+}
+
+Test(cli, delete_and_missing_profiles)
+{
+	struct tu_run r;
+
+	seed_two();
+	r = gw_ok(NULL, "delete", "alpha", NULL);
+	tu_run_free(&r);
+	r = gw(NULL, "show", "alpha", NULL);
+	cr_assert_eq(r.status, 66);
+	cr_assert(strstr(r.err, "no profile named 'alpha'"), "%s", r.err);
+	tu_run_free(&r);
+	r = gw(NULL, "delete", "alpha", NULL);
+	cr_assert_eq(r.status, 66);
+	tu_run_free(&r);
+}
+
+Test(cli, settings_show_set_and_refuse)
+{
+	struct tu_run r;
+
+	seed_two();
+	r = gw_ok(NULL, "settings", NULL);
+	cr_assert(strstr(r.out, "enabled            true\n"), "%s", r.out);
+	cr_assert(strstr(r.out, "subject_delimiter  //XFB\n"), "%s", r.out);
+	tu_run_free(&r);
+	r = gw_ok(NULL, "settings", "subject_params=yes",
+	    "subject_delimiter=##", "default_profile=alpha", NULL);
+	tu_run_free(&r);
+	r = gw_ok(NULL, "settings", "--json", NULL);
+	cr_assert(strstr(r.out, "\"subject_params\": true"), "%s", r.out);
+	cr_assert(strstr(r.out, "\"default_profile\": \"alpha\""), "%s", r.out);
+	tu_run_free(&r);
+	r = gw(NULL, "settings", "default_profile=nosuch", NULL);
+	cr_assert_eq(r.status, 65);
+	cr_assert(strstr(r.err, "no profile named 'nosuch'"), "%s", r.err);
+	tu_run_free(&r);
+	r = gw(NULL, "settings", "colour=blue", NULL);
+	cr_assert_eq(r.status, 64);
+	tu_run_free(&r);
+	/* Deleting the default profile clears the default. */
+	r = gw_ok(NULL, "delete", "alpha", NULL);
+	tu_run_free(&r);
+	r = gw_ok(NULL, "settings", NULL);
+	cr_assert(strstr(r.out, "default_profile    (none)\n"), "%s", r.out);
+	tu_run_free(&r);
+}
+
+Test(cli, export_then_import_is_the_identity)
+{
+	struct tu_run r;
+	char *first, *file, *db2 = xasprintf("%s/other.db", dir), *saved = db;
+
+	seed_two();
+	r = gw_ok(NULL, "set", "alpha", "alt_hosts=b.example:26,[2001:db8::1]",
+	    "verify=false", "fingerprint=sha256:" "00112233445566778899aabbccdd"
+	    "eeff00112233445566778899aabbccddeeff", "retries=0",
+	    "comment=main relay", NULL);
+	tu_run_free(&r);
+	r = gw_ok(NULL, "settings", "default_profile=beta", NULL);
+	tu_run_free(&r);
+	first = snapshot();
+	file = write_tmp("all.json", first);
+	db = db2;
+	r = gw_ok(NULL, "import", file, NULL);
+	cr_assert(strstr(r.out, "created 2, updated 0, unchanged 0, deleted 0"),
+	    "%s", r.out);
+	tu_run_free(&r);
+	{
+		char *second = snapshot();
+
+		cr_assert_str_eq(first, second);
+		free(second);
+	}
+	/* Again into the same database: nothing changes. */
+	r = gw_ok(NULL, "import", file, NULL);
+	cr_assert(strstr(r.out, "created 0, updated 0, unchanged 2, deleted 0"),
+	    "%s", r.out);
+	tu_run_free(&r);
+	db = saved;
+	free(db2);
+	free(first);
+	free(file);
+}
+
+Test(cli, export_without_secrets_reimports_keeping_passwords)
+{
+	struct tu_run r;
+	char *file, *before = NULL, *after;
+
+	seed_two();
+	before = snapshot();
+	r = gw_ok(NULL, "export", NULL);
+	file = write_tmp("nosecrets.json", r.out);
+	tu_run_free(&r);
+	r = gw_ok(NULL, "import", file, NULL);
+	cr_assert(strstr(r.out, "unchanged 2"), "%s", r.out);
+	tu_run_free(&r);
+	after = snapshot();
+	cr_assert_str_eq(before, after);
+	free(before);
+	free(after);
+	free(file);
+}
+
+Test(cli, export_output_file_is_private_and_named_profiles_only)
+{
+	struct tu_run r;
+	char *out = xasprintf("%s/out.json", dir), *text;
+	struct stat st;
+
+	seed_two();
+	r = gw_ok(NULL, "export", "--include-secrets", "--output", out, "beta",
+	    NULL);
+	cr_assert_str_empty(r.out);
+	tu_run_free(&r);
+	cr_assert_eq(stat(out, &st), 0);
+	cr_assert_eq(st.st_mode & 0777, 0600, "mode %o", st.st_mode & 0777);
+	text = tu_read_file(out, NULL);
+	cr_assert(strstr(text, "\"beta\""));
+	cr_assert_null(strstr(text, "\"alpha\""));
+	cr_assert_null(strstr(text, "\"settings\""));
+	free(text);
+	r = gw(NULL, "export", "nosuch", NULL);
+	cr_assert_eq(r.status, 66);
+	cr_assert_str_empty(r.out);
+	tu_run_free(&r);
+	free(out);
+}
+
+Test(cli, import_replace_and_dry_run)
+{
+	struct tu_run r;
+	char *file, *before, *after;
+
+	seed_two();
+	file = write_tmp("one.json", "{\"profiles\": [\n"
+	    "  {\"name\": \"gamma\", \"host\": \"g.example\", \"tls\": \"none\"},\n"
+	    "  {\"name\": \"alpha\", \"host\": \"smtp.example.com\", \"tls\": "
+	    "\"explicit\", \"from\": \"gw@example.com\"}\n]}\n");
+	before = snapshot();
+	r = gw_ok(NULL, "import", "--dry-run", "--replace", file, NULL);
+	cr_assert(strstr(r.out, "dry run"), "%s", r.out);
+	cr_assert(strstr(r.out, "created 1, updated 0, unchanged 1, deleted 1"),
+	    "%s", r.out);
+	tu_run_free(&r);
+	after = snapshot();
+	cr_assert_str_eq(before, after, "dry run wrote something");
+	free(after);
+	r = gw_ok(NULL, "import", "--replace", file, NULL);
+	cr_assert(strstr(r.out, "created 1, updated 0, unchanged 1, deleted 1"),
+	    "%s", r.out);
+	tu_run_free(&r);
+	r = gw(NULL, "show", "beta", NULL);
+	cr_assert_eq(r.status, 66);
+	tu_run_free(&r);
+	r = gw_ok(NULL, "show", "gamma", NULL);
+	cr_assert(strstr(r.out, "port                          25\n"), "%s", r.out);
+	tu_run_free(&r);
+	/* Without --replace an import updates and keeps the others. */
+	r = gw_ok(NULL, "set", "delta", "host=d.example", NULL);
+	tu_run_free(&r);
+	r = gw_ok(NULL, "import", file, NULL);
+	cr_assert(strstr(r.out, "deleted 0"), "%s", r.out);
+	tu_run_free(&r);
+	r = gw_ok(NULL, "show", "delta", NULL);
+	tu_run_free(&r);
+	free(before);
+	free(file);
+}
+
+/* An import that must fail: exit 65, every needle in stderr, no change. */
+static void
+assert_import_refused(const char *file, const char *format,
+    const char *const *needles)
+{
+	char *before = snapshot(), *after;
+	struct tu_run r;
+
+	if (format != NULL)
+		r = gw(NULL, "import", "--format", format, file, NULL);
+	else
+		r = gw(NULL, "import", file, NULL);
+	cr_assert_eq(r.status, 65, "import %s: exit %d: %s", file, r.status,
+	    r.err);
+	for (size_t i = 0; needles[i] != NULL; i++)
+		cr_assert(strstr(r.err, needles[i]), "import %s: stderr lacks "
+		    "'%s':\n%s", file, needles[i], r.err);
+	cr_assert(strstr(r.err, "nothing was imported"), "%s", r.err);
+	after = snapshot();
+	cr_assert_str_eq(before, after, "import %s changed the database", file);
+	tu_run_free(&r);
+	free(before);
+	free(after);
+}
+
+Test(cli, import_one_bad_among_a_thousand_changes_nothing)
+{
+	size_t cap = 1 << 20, len = 0;
+	char *json = xmalloc(cap), *file, *needle;
+
+	seed_two();
+	len += (size_t)snprintf(json + len, cap - len, "{\"profiles\": [\n");
+	for (int i = 0; i < 1001; i++) {
+		/* Line i + 2 holds profile i; profile 537 has a bad port. */
+		len += (size_t)snprintf(json + len, cap - len,
+		    "  {\"name\": \"p%04d\", \"host\": \"h%d.example\", "
+		    "\"port\": %d}%s\n", i, i, i == 537 ? 70000 : 25,
+		    i == 1000 ? "" : ",");
+	}
+	snprintf(json + len, cap - len, "]}\n");
+	file = write_tmp("big.json", json);
+	/* Column of the value 70000 on its line. */
+	needle = xasprintf("big.json:539:%d: profile 'p0537': port: 70000 is "
+	    "out of range", (int)(strstr(strstr(json, "p0537"), "70000") -
+	    strstr(json, "  {\"name\": \"p0537\"")) + 1);
+	assert_import_refused(file, NULL, (const char *[]){ needle,
+	    "1 error in", NULL });
+	free(needle);
+	free(json);
+	free(file);
+}
+
+Test(cli, import_refuses_broken_files)
+{
+	char *garbage = xmalloc(50u << 20), *path;
+	unsigned seed = 42;
+
+	seed_two();
+	path = write_tmp("trunc.json", "{\"profiles\": [{\"name\": \"x\", ");
+	assert_import_refused(path, NULL, (const char *[]){ "trunc.json:1:", NULL });
+	free(path);
+	path = write_tmp("bom.json", "\xef\xbb\xbf{\"profiles\": []}");
+	assert_import_refused(path, NULL, (const char *[]){ "bom.json:1:1:",
+	    "byte order mark", NULL });
+	free(path);
+	path = write_tmp("dup.json", "{\"profiles\": [\n"
+	    "{\"name\": \"a\", \"host\": \"h.example\"},\n"
+	    "{\"name\": \"a\", \"host\": \"i.example\"}]}");
+	assert_import_refused(path, NULL, (const char *[]){ "dup.json:3:", "'a'",
+	    NULL });
+	free(path);
+	path = write_tmp("unknown.json", "{\"profiles\": [\n"
+	    "{\"name\": \"a\", \"host\": \"h.example\", \"colour\": \"red\"}]}");
+	assert_import_refused(path, NULL, (const char *[]){ "unknown.json:2:",
+	    "colour", "unknown key", NULL });
+	free(path);
+	path = write_tmp("types.json", "{\"profiles\": [\n"
+	    "{\"name\": \"a\", \"host\": \"h.example\", \"port\": \"587\",\n"
+	    " \"verify\": 1}]}");
+	assert_import_refused(path, NULL, (const char *[]){ "types.json:2:",
+	    "types.json:3:", "port", "verify", NULL });
+	free(path);
+	/* A password left out is kept from the store, never invented. */
+	path = write_tmp("nopw.json", "{\"profiles\": [\n"
+	    "{\"name\": \"new\", \"host\": \"h.example\", \"auth\": "
+	    "\"plain\", \"username\": \"u\"}]}");
+	assert_import_refused(path, NULL, (const char *[]){ "nopw.json:2:1: "
+	    "profile 'new': password: is required when auth is plain", NULL });
+	free(path);
+	path = write_tmp("empty.json", "");
+	assert_import_refused(path, NULL, (const char *[]){ "empty", NULL });
+	free(path);
+	for (size_t i = 0; i < (50u << 20); i++) {
+		seed = seed * 1103515245u + 12345u;
+		garbage[i] = (char)(seed >> 16);
+	}
+	path = xasprintf("%s/garbage.json", dir);
+	tu_write_file(path, garbage, 50u << 20);
+	assert_import_refused(path, NULL, (const char *[]){ "garbage.json:",
+	    NULL });
+	free(path);
+	free(garbage);
+	path = write_tmp("bad.msmtprc", "account a\nhost h.example\n"
+	    "frobnicate yes\n");
+	assert_import_refused(path, "msmtprc", (const char *[]){
+	    "bad.msmtprc:3:", "frobnicate", NULL });
+	free(path);
+}
+
+Test(cli, import_msmtprc)
+{
+	struct tu_run r;
+	char *path = write_tmp("msmtprc",
+	    "# my accounts\n"
+	    "defaults\n"
+	    "tls on\n"
+	    "tls_trust_file /etc/ssl/certs/ca-certificates.crt\n"
+	    "\n"
+	    "account work\n"
+	    "host smtp.work.example\n"
+	    "port 587\n"
+	    "from me@work.example\n"
+	    "auth on\n"
+	    "user me\n"
+	    "password \"se cret\"\n"
+	    "\n"
+	    "account default : work\n");
+
+	r = gw_ok(NULL, "import", "--format", "msmtprc", path, NULL);
+	cr_assert(strstr(r.out, "created 2"), "%s", r.out);
+	tu_run_free(&r);
+	r = gw_ok(NULL, "export", "--include-secrets", "work", NULL);
+	cr_assert(strstr(r.out, "\"tls\": \"explicit\""), "%s", r.out);
+	cr_assert(strstr(r.out, "\"port\": 587"), "%s", r.out);
+	cr_assert(strstr(r.out, "\"auth\": \"plain\""), "%s", r.out);
+	cr_assert(strstr(r.out, "\"password\": \"se cret\""), "%s", r.out);
+	cr_assert(strstr(r.out, "\"ca_file\": "
+	    "\"/etc/ssl/certs/ca-certificates.crt\""), "%s", r.out);
+	tu_run_free(&r);
+	r = gw_ok(NULL, "settings", NULL);
+	cr_assert(strstr(r.out, "default_profile    default\n"), "%s", r.out);
+	tu_run_free(&r);
+	free(path);
+}
+
+Test(cli, import_from_stdin)
+{
+	struct tu_run r;
+
+	r = gw_ok("{\"profiles\": [{\"name\": \"s\", \"host\": \"s.example\"}]}",
+	    "import", "-", NULL);
+	cr_assert(strstr(r.out, "created 1"), "%s", r.out);
+	tu_run_free(&r);
+	r = gw(NULL, "import", "/nonexistent/file.json", NULL);
+	cr_assert_eq(r.status, 66);
+	cr_assert(strstr(r.err, "/nonexistent/file.json"), "%s", r.err);
+	tu_run_free(&r);
+}
+
+Test(cli, database_files_are_private_and_unsafe_ones_refused)
+{
+	struct tu_run r;
+	struct stat st;
+	char *wal = xasprintf("%s-wal", db);
+
+	seed_two();
+	cr_assert_eq(stat(db, &st), 0);
+	cr_assert_eq(st.st_mode & 0777, 0600, "db mode %o", st.st_mode & 0777);
+	if (stat(wal, &st) == 0)
+		cr_assert_eq(st.st_mode & 0777, 0600, "wal mode %o",
+		    st.st_mode & 0777);
+	chmod(db, 0644);
+	r = gw(NULL, "list", NULL);
+	cr_assert_eq(r.status, 77, "exit %d: %s", r.status, r.err);
+	cr_assert(strstr(r.err, db), "%s", r.err);
+	cr_assert(strstr(r.err, "chmod"), "%s", r.err);
+	tu_run_free(&r);
+	free(wal);
+}
+
+Test(cli, not_sqlite_and_newer_schema_refused)
+{
+	struct tu_run r;
+	char *path = write_tmp("notes.db", "these are my notes, not a database\n"
+	    "and they are long enough to fill the header of one, surely.\n");
+	unsigned char v99[4] = { 0, 0, 0, 99 };
+	FILE *f;
+
+	r = gw(NULL, "--db", path, "list", NULL);
+	cr_assert_eq(r.status, 78, "exit %d: %s", r.status, r.err);
+	cr_assert(strstr(r.err, "not an SQLite database"), "%s", r.err);
+	tu_run_free(&r);
+	{
+		char *before = tu_read_file(path, NULL);
+
+		cr_assert(strstr(before, "these are my notes"),
+		    "the file was changed");
+		free(before);
+	}
+	seed_two();
+	/* user_version lives at byte 60 of the SQLite header. */
+	f = fopen(db, "r+b");
+	cr_assert_not_null(f);
+	fseek(f, 60, SEEK_SET);
+	fwrite(v99, 1, 4, f);
+	fclose(f);
+	r = gw(NULL, "list", NULL);
+	cr_assert_eq(r.status, 78, "exit %d: %s", r.status, r.err);
+	cr_assert(strstr(r.err, "newer"), "%s", r.err);
+	tu_run_free(&r);
+	free(path);
+}
+
+Test(cli, db_path_from_option_env_and_xdg)
+{
+	struct tu_run r;
+	char *xdg = xasprintf("%s/xdg", dir), *def, *envdb, *after;
+	struct stat st;
+
+	/* --db after the subcommand, and --db=PATH. */
+	{
+		const char *argv[] = { "set", "a", "host=a.example", "--db", db,
+		    NULL };
+
+		tu_gwadmin(&r, NULL, argv);
+		cr_assert_eq(r.status, 0, "%s", r.err);
+		tu_run_free(&r);
+	}
+	after = xasprintf("--db=%s", db);
+	{
+		const char *argv[] = { after, "show", "a", NULL };
+
+		tu_gwadmin(&r, NULL, argv);
+		cr_assert_eq(r.status, 0, "%s", r.err);
+		tu_run_free(&r);
+	}
+	/* $GWSMTP_DB. */
+	envdb = xasprintf("%s/env.db", dir);
+	setenv("GWSMTP_DB", envdb, 1);
+	{
+		const char *argv[] = { "set", "e", "host=e.example", NULL };
+
+		tu_gwadmin(&r, NULL, argv);
+		cr_assert_eq(r.status, 0, "%s", r.err);
+		tu_run_free(&r);
+	}
+	cr_assert_eq(stat(envdb, &st), 0);
+	unsetenv("GWSMTP_DB");
+	/* $XDG_DATA_HOME/gwsmtp/gwsmtp.db, directory 0700. */
+	setenv("XDG_DATA_HOME", xdg, 1);
+	{
+		const char *argv[] = { "list", NULL };
+
+		tu_gwadmin(&r, NULL, argv);
+		cr_assert_eq(r.status, 0, "%s", r.err);
+		tu_run_free(&r);
+	}
+	def = xasprintf("%s/gwsmtp/gwsmtp.db", xdg);
+	cr_assert_eq(stat(def, &st), 0, "%s not created", def);
+	cr_assert_eq(st.st_mode & 0777, 0600);
+	*strrchr(def, '/') = '\0';
+	cr_assert_eq(stat(def, &st), 0);
+	cr_assert_eq(st.st_mode & 0777, 0700, "dir mode %o", st.st_mode & 0777);
+	free(xdg);
+	free(def);
+	free(envdb);
+	free(after);
+}
+
+Test(cli, help_version_and_usage_errors)
+{
+	struct tu_run r;
+	const char *help[] = { "--help", NULL };
+	const char *version[] = { "--version", NULL };
+	const char *bogus[] = { "frobnicate", NULL };
+	const char *sethelp[] = { "set", "--help", NULL };
+
+	tu_gwadmin(&r, NULL, help);
+	cr_assert_eq(r.status, 0);
+	for (const char *const *c = (const char *[]){ "list", "show", "set",
+	    "delete", "settings", "import", "export", NULL }; *c; c++)
+		cr_assert(strstr(r.out, *c), "help lacks %s", *c);
+	tu_run_free(&r);
+	tu_gwadmin(&r, NULL, version);
+	cr_assert_eq(r.status, 0);
+	cr_assert(strncmp(r.out, "gwadmin ", 8) == 0, "%s", r.out);
+	tu_run_free(&r);
+	tu_gwadmin(&r, NULL, bogus);
+	cr_assert_eq(r.status, 64);
+	cr_assert(strstr(r.err, "unknown command 'frobnicate'"), "%s", r.err);
+	tu_run_free(&r);
+	tu_gwadmin(&r, NULL, sethelp);
+	cr_assert_eq(r.status, 0);
+	cr_assert(strstr(r.out, "--password-stdin"), "%s", r.out);
+	tu_run_free(&r);
+}
+
+/* Audit rows must never hold the secret. */
+static int
+audit_check(const struct store_audit *row, void *arg)
+{
+	int *n = arg;
+
+	(*n)++;
+	cr_assert_null(strstr(row->keys ? row->keys : "", "pw-alpha-123"));
+	cr_assert_null(strstr(row->profile ? row->profile : "", "pw-alpha-123"));
+	cr_assert_str_eq(row->program, "gwadmin");
+	return 0;
+}
+
+Test(cli, every_change_is_audited_and_deleted_secrets_leave_the_disk)
+{
+	struct store *s;
+	char *cause = NULL;
+	int rows = 0;
+	const char *suffix[] = { "", "-wal", "-shm" };
+
+	seed_two();
+	{
+		struct tu_run r = gw_ok(NULL, "delete", "beta", NULL);
+
+		tu_run_free(&r);
+	}
+	cr_assert_eq(store_open(db, "test", &s, &cause), STORE_OK, "%s", cause);
+	cr_assert_eq(store_audit_foreach(s, audit_check, &rows, &cause), 0);
+	cr_assert_eq(rows, 3, "audit rows: %d (create, create, delete)", rows);
+	store_close(s);
+	for (size_t i = 0; i < 3; i++) {
+		char *path = xasprintf("%s%s", db, suffix[i]);
+		size_t len = 0;
+		char *raw = tu_read_file(path, &len);
+
+		if (raw != NULL)
+			cr_assert_null(memmem(raw, len, "pw-alpha-123", 12),
+			    "the deleted password is still in %s", path);
+		free(raw);
+		free(path);
+	}
+}
+
+/* Counts profiles through the CLI; -1 if gwadmin failed. */
+static int
+profile_count(void)
+{
+	struct tu_run r = gw(NULL, "list", "--json", NULL);
+	int n = 0;
+
+	if (r.status != 0) {
+		tu_run_free(&r);
+		return -1;
+	}
+	for (const char *p = r.out; (p = strstr(p, "\"name\":")) != NULL; p++)
+		n++;
+	tu_run_free(&r);
+	return n;
+}
+
+static bool
+integrity_ok(void)
+{
+	char *cmd = xasprintf("sqlite3 '%s' 'PRAGMA integrity_check' 2>&1", db);
+	FILE *p = popen(cmd, "r");
+	char line[256] = "";
+
+	free(cmd);
+	cr_assert_not_null(p);
+	if (fgets(line, sizeof line, p) == NULL)
+		line[0] = '\0';
+	pclose(p);
+	return strcmp(line, "ok\n") == 0;
+}
+
+Test(cli, kill_9_during_import_leaves_all_or_nothing, .timeout = 300)
+{
+	const int n = 4000;
+	size_t cap = (size_t)n * 200, len = 0;
+	char *json = xmalloc(cap), *file;
+	const char *argv[] = { "--db", NULL, "import", NULL, NULL };
+	int rounds_killed = 0;
+	long full_ms;
+
+	if (system("command -v sqlite3 >/dev/null") != 0) {
+		if (getenv("CI") != NULL && strcmp(getenv("CI"), "true") == 0)
+			cr_assert_fail("sqlite3 is not installed (./run test "
+			    "installs it)");
+		cr_skip_test("sqlite3 shell not installed");
+	}
+	len += (size_t)snprintf(json + len, cap - len, "{\"profiles\": [\n");
+	for (int i = 0; i < n; i++)
+		len += (size_t)snprintf(json + len, cap - len,
+		    "{\"name\": \"k%05d\", \"host\": \"h%d.example\", "
+		    "\"tls\": \"explicit\", \"auth\": \"login\", \"username\": "
+		    "\"u%d\", \"password\": \"p%d\"}%s\n", i, i, i, i,
+		    i == n - 1 ? "" : ",");
+	snprintf(json + len, cap - len, "]}\n");
+	file = write_tmp("kill.json", json);
+	free(json);
+	argv[1] = db;
+	argv[3] = file;
+	/* Time one whole import, then kill others at random points of it. */
+	{
+		struct timespec t0, t1;
+		struct tu_run r;
+
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		tu_gwadmin(&r, NULL, argv);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		cr_assert_eq(r.status, 0, "%s", r.err);
+		tu_run_free(&r);
+		cr_assert_eq(profile_count(), n);
+		full_ms = (long)(t1.tv_sec - t0.tv_sec) * 1000 +
+		    (t1.tv_nsec - t0.tv_nsec) / 1000000 + 1;
+	}
+	srand((unsigned)time(NULL));
+	for (int round = 0; round < 12; round++) {
+		int status, count;
+		pid_t pid;
+		struct timespec ts;
+		long at = rand() % full_ms;
+
+		unlink(db);
+		{
+			char *w = xasprintf("%s-wal", db), *s = xasprintf("%s-shm", db);
+
+			unlink(w);
+			unlink(s);
+			free(w);
+			free(s);
+		}
+		pid = fork();
+		cr_assert(pid != -1);
+		if (pid == 0) {
+			int null = open("/dev/null", O_WRONLY);
+
+			dup2(null, 1);
+			dup2(null, 2);
+			execv(getenv("GWADMIN"), (char *const *)(const char *[]){
+			    "gwadmin", argv[0], argv[1], argv[2], argv[3],
+			    NULL });
+			_exit(127);
+		}
+		ts.tv_sec = at / 1000;
+		ts.tv_nsec = (at % 1000) * 1000000L;
+		nanosleep(&ts, NULL);
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+		if (WIFSIGNALED(status))
+			rounds_killed++;
+		count = profile_count();
+		cr_assert(count == 0 || count == n, "round %d (kill at %ld of "
+		    "%ld ms): %d profiles after kill -9 (want 0 or %d)", round,
+		    at, full_ms, count, n);
+		cr_assert(integrity_ok(), "round %d: integrity_check failed",
+		    round);
+	}
+	cr_assert_gt(rounds_killed, 3, "only %d of 12 imports were killed "
+	    "mid-way", rounds_killed);
+	free(file);
+}

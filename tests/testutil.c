@@ -125,7 +125,6 @@ tu_gwadmin(struct tu_run *r, const char *in, const char *const *argv)
 		close(pin[1]);
 		close(pout[0]);
 		close(perr[0]);
-		unsetenv("GWSMTP_DB");
 		execv(prog, (char *const *)args);
 		_exit(127);
 	}

@@ -24,8 +24,8 @@ struct tu_run {
 
 /*
  * Runs $GWADMIN with argv (NULL-terminated, without argv[0]), stdin from
- * in (NULL: /dev/null).  Environment: GWSMTP_DB unset, HOME and
- * XDG_DATA_HOME as the process has them.
+ * in (NULL: empty), in this process's environment (each Criterion test is
+ * its own process, so setenv() in a test is local to it).
  */
 void	 tu_gwadmin(struct tu_run *r, const char *in, const char *const *argv);
 void	 tu_run_free(struct tu_run *r);
