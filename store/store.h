@@ -77,13 +77,15 @@ int	 store_profile_count(struct store *s, size_t *n, char **cause);
  * is written.  On success p->revision is the new revision and the audit
  * trail holds a "create" or "update" row naming the changed keys.  A profile
  * equal to the stored one writes nothing and sets *changed false.
- * changed may be NULL.
+ * changed may be NULL.  Inside store_begin(), p->revision is updated at once;
+ * after store_rollback() it names a revision that was never stored.
  */
 int	 store_profile_put(struct store *s, struct profile *p, bool *changed,
 	     char **cause);
 /* STORE_NOT_FOUND if absent.  Audited; a default_profile naming it is cleared. */
 int	 store_profile_delete(struct store *s, const char *name, char **cause);
 
+/* Fills out, which owns nothing before (uninitialised or cleared). */
 int	 store_settings_get(struct store *s, struct smtp_settings *out,
 	     char **cause);
 /* Writes the keys that differ and audits them ("settings"). */

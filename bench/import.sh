@@ -1,0 +1,132 @@
+#!/bin/bash
+# Import of N (default 100,000) generated profiles from one JSON file, and
+# export of them, against the raw rate of the sqlite3 shell inserting the
+# same rows in one transaction.
+#
+# Targets: the import within 2x of the raw SQLite rate, and its peak memory
+# under 4x the file's size.  Speed is reported, never asserted: the script
+# fails only when an import is refused or export->import is not the identity.
+#
+#   BUILD=build-release bash bench/import.sh      (what ./run bench does)
+#   N=10000 bench/import.sh                       (a smaller run)
+#   RUNS=5 bench/import.sh                        (median of 5, default 3)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+BUILD=${BUILD:-build-release}
+N=${N:-100000}
+RUNS=${RUNS:-3}
+PY=/usr/bin/python3
+GEN=bench/gen_profiles.py
+GWADMIN=$PWD/$BUILD/tui/gwadmin
+
+for tool in "$GWADMIN" /usr/bin/time "$PY" "$(command -v sqlite3 || echo sqlite3)"; do
+	[ -x "$tool" ] || { echo "import.sh: $tool is missing (./run bench builds and installs)" >&2; exit 1; }
+done
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/gwsmtp-bench-import.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+
+# fresh NAME: an empty gwsmtp database (schema, WAL) at $tmp/NAME.db.
+fresh() {
+	rm -f "$tmp/$1.db" "$tmp/$1.db-wal" "$tmp/$1.db-shm"
+	"$GWADMIN" --db "$tmp/$1.db" list >/dev/null 2>&1
+}
+
+# measure LABEL CMD...: runs CMD (stdin/stdout as given) under /usr/bin/time,
+# appends "seconds KiB" to $tmp/LABEL.times; fails if CMD fails.
+measure() {
+	local label=$1; shift
+	if ! /usr/bin/time -f '%e %M' -o "$tmp/time.out" "$@"; then
+		echo "import.sh: FAILED: $*" >&2
+		return 1
+	fi
+	tail -n 1 "$tmp/time.out" >>"$tmp/$label.times"
+}
+
+echo "generating $N profiles..."
+$PY "$GEN" json "$N" "$tmp/profiles.json"
+
+# Validity: every generated profile must be accepted (this database is also
+# the source of the raw anchor's rows).
+fresh valid
+if ! "$GWADMIN" --db "$tmp/valid.db" import "$tmp/profiles.json" >"$tmp/valid.out" 2>&1; then
+	echo "import.sh: FAILED: gwadmin refused generated profiles (a generator bug):" >&2
+	head -n 20 "$tmp/valid.out" >&2
+	exit 1
+fi
+grep -qx "created $N, updated 0, unchanged 0, deleted 0" "$tmp/valid.out" || {
+	echo "import.sh: FAILED: unexpected import summary: $(cat "$tmp/valid.out")" >&2
+	exit 1
+}
+
+# The raw anchor: the same rows as INSERT statements, column list from the
+# schema gwadmin creates, the store's pragmas, one transaction.
+fresh schema
+$PY "$GEN" sql "$tmp/schema.db" "$tmp/valid.db" "$tmp/raw.sql"
+$PY "$GEN" sql "$tmp/schema.db" "$tmp/valid.db" "$tmp/raw_audit.sql" --audit
+
+echo "measuring (median of $RUNS runs each)..."
+for ((i = 0; i < RUNS; i++)); do
+	fresh raw
+	measure raw sqlite3 "$tmp/raw.db" <"$tmp/raw.sql" >/dev/null
+	fresh raw
+	measure raw_audit sqlite3 "$tmp/raw.db" <"$tmp/raw_audit.sql" >/dev/null
+	[ "$(sqlite3 "$tmp/raw.db" 'SELECT count(*) FROM profiles')" = "$N" ] || {
+		echo "import.sh: FAILED: the raw anchor did not insert $N rows" >&2; exit 1; }
+
+	fresh new
+	measure import "$GWADMIN" --db "$tmp/new.db" import "$tmp/profiles.json" >/dev/null
+done
+for ((i = 0; i < RUNS; i++)); do
+	measure export "$GWADMIN" --db "$tmp/new.db" export --include-secrets >"$tmp/out.json"
+done
+
+# export -> import -> export is the identity.
+fresh again
+identity=FAIL
+if "$GWADMIN" --db "$tmp/again.db" import "$tmp/out.json" >/dev/null &&
+	"$GWADMIN" --db "$tmp/again.db" export --include-secrets >"$tmp/out2.json" &&
+	cmp -s "$tmp/out.json" "$tmp/out2.json" &&
+	[ "$($PY -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["profiles"]))' "$tmp/out.json")" = "$N" ]; then
+	identity=OK
+fi
+
+$PY - "$tmp" "$N" "$identity" "$(nproc)" <<'PY'
+import os, statistics, sys
+tmp, n, identity, cores = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+
+def median(label):
+    rows = [l.split() for l in open(os.path.join(tmp, label + ".times"))]
+    return (statistics.median(float(s) for s, _ in rows),
+            statistics.median(int(k) for _, k in rows) * 1024 / 1e6)   # MB
+
+size = os.path.getsize(os.path.join(tmp, "profiles.json")) / 1e6   # MB, as RSS
+raw, _ = median("raw")
+raw_a, _ = median("raw_audit")
+imp, imp_mb = median("import")
+exp, exp_mb = median("export")
+out = os.path.getsize(os.path.join(tmp, "out.json")) / 1e6
+rate = lambda s: "%10.0f" % (n / s) if s > 0 else "       inf"
+ratio = imp / raw if raw > 0 else float("inf")
+ratio_a = imp / raw_a if raw_a > 0 else float("inf")
+mem = imp_mb / size
+met = lambda ok: "met" if ok else "NOT met"
+
+print()
+print("gwadmin import/export of %d profiles (%d cores; median of the runs)" % (n, int(cores)))
+print("  JSON file               %8.1f MB, %d profiles (export: %.1f MB)" % (size, n, out))
+print("                            seconds     rows/s   peak RSS")
+print("  sqlite3 shell, raw      %9.2f %s" % (raw, rate(raw)))
+print("  sqlite3 shell, +audit   %9.2f %s" % (raw_a, rate(raw_a)))
+print("  gwadmin import          %9.2f %s %8.1f MB" % (imp, rate(imp), imp_mb))
+print("  gwadmin export          %9.2f %s %8.1f MB" % (exp, rate(exp), exp_mb))
+print("  import / raw            %9.2fx   target <= 2.0x: %s" % (ratio, met(ratio <= 2.0)))
+print("  import / raw+audit      %9.2fx   (for information)" % ratio_a)
+print("  import RSS / file size  %9.2fx   target <  4.0x: %s" % (mem, met(mem < 4.0)))
+print("  export -> import -> export identity: %s" % identity)
+print("  (gwadmin import also writes one audit row per profile, the product's")
+print("   rule: 'raw' inserts the profile rows only, '+audit' both, like gwadmin)")
+PY
+
+[ "$identity" = OK ] || { echo "import.sh: FAILED: export -> import is not the identity" >&2; exit 1; }
