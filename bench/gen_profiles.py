@@ -2,8 +2,9 @@
 """Data for bench/import.sh.
 
   gen_profiles.py json N OUT.json
-      N varied, valid profiles (SPEC.md sections 3 and 5), written the way
-      `gwadmin export` writes them (two-space indent, UTF-8).  Deterministic.
+      N varied, valid profiles (SPEC.md sections 3 and 5), indented by two
+      spaces like `gwadmin export`, UTF-8; keys left at their default are
+      mostly omitted, as in a hand-written file.  Deterministic.
 
   gen_profiles.py sql SCHEMA.db SOURCE.db OUT.sql [--audit]
       The rows SOURCE.db holds (a database gwadmin imported the JSON into) as
@@ -12,6 +13,11 @@
       `PRAGMA table_info` of SCHEMA.db (an empty gwsmtp database), so the
       script follows the schema as it grows.  --audit adds the audit rows the
       import wrote, interleaved one after each profile as the store does.
+
+  gen_profiles.py floor SCHEMA.db SOURCE.db OUT.sql
+      For information, the engine's floor: the same profile and audit rows
+      copied by two INSERT ... SELECT statements from SOURCE.db attached, with
+      the same pragmas, in one transaction (no SQL text per row to parse).
 """
 import json
 import random
@@ -128,6 +134,11 @@ def cmd_json(n, out):
         f.write("\n")
 
 
+# The store's connection set-up (store/store_sqlite.c, store_open()).
+PRAGMAS = ("PRAGMA journal_mode = WAL;\nPRAGMA synchronous = FULL;\n"
+           "PRAGMA secure_delete = ON;\nPRAGMA foreign_keys = ON;\n")
+
+
 def lit(v):
     if v is None:
         return "NULL"
@@ -158,9 +169,7 @@ def cmd_sql(schema_db, source_db, out, audit):
     ains = "INSERT INTO audit (%s) VALUES (" % ", ".join(acols)
     n = 0
     with open(out, "w", encoding="utf-8") as f:
-        f.write("PRAGMA journal_mode = WAL;\nPRAGMA synchronous = FULL;\n"
-                "PRAGMA secure_delete = ON;\nPRAGMA foreign_keys = ON;\n"
-                "BEGIN IMMEDIATE;\n")
+        f.write(PRAGMAS + "BEGIN IMMEDIATE;\n")
         for row in src.execute("SELECT %s FROM profiles ORDER BY rowid" %
                                ", ".join(pcols)):
             f.write(pins + ", ".join(map(lit, row)) + ");\n")
@@ -173,12 +182,28 @@ def cmd_sql(schema_db, source_db, out, audit):
         sys.exit("gen_profiles.py: %s holds no profiles" % source_db)
 
 
+def cmd_floor(schema_db, source_db, out):
+    schema = sqlite3.connect("file:%s?mode=ro" % schema_db, uri=True)
+    pcols = ", ".join(columns(schema, "profiles"))
+    acols = ", ".join(columns(schema, "audit", skip=("id",)))
+    schema.close()
+    with open(out, "w", encoding="utf-8") as f:
+        f.write(PRAGMAS + "ATTACH %s AS src;\nBEGIN IMMEDIATE;\n" %
+                lit(source_db))
+        f.write("INSERT INTO main.profiles (%s) SELECT %s FROM src.profiles "
+                "ORDER BY rowid;\n" % (pcols, pcols))
+        f.write("INSERT INTO main.audit (%s) SELECT %s FROM src.audit "
+                "ORDER BY id;\nCOMMIT;\n" % (acols, acols))
+
+
 def main(argv):
     if len(argv) == 4 and argv[1] == "json":
         cmd_json(int(argv[2]), argv[3])
     elif len(argv) in (5, 6) and argv[1] == "sql" and \
             argv[5:] in ([], ["--audit"]):
         cmd_sql(argv[2], argv[3], argv[4], len(argv) == 6)
+    elif len(argv) == 5 and argv[1] == "floor":
+        cmd_floor(argv[2], argv[3], argv[4])
     else:
         sys.exit(__doc__)
 

@@ -547,6 +547,15 @@ Test(cli, import_refuses_broken_files)
 	assert_import_refused(path, NULL, (const char *[]){ "nopw.json:2:1: "
 	    "profile 'new': password: is required when auth is plain", NULL });
 	free(path);
+	/* Errors that need the database are all reported too. */
+	path = write_tmp("both.json", "{\"profiles\": [\n"
+	    "{\"name\": \"new\", \"host\": \"h.example\", \"auth\": "
+	    "\"login\", \"username\": \"u\"}],\n"
+	    "\"settings\": {\"default_profile\": \"zzz\"}}");
+	assert_import_refused(path, NULL, (const char *[]){ "both.json:2:1: "
+	    "profile 'new': password:", "both.json:3:", "no profile named "
+	    "'zzz'", "2 errors in", NULL });
+	free(path);
 	path = write_tmp("empty.json", "");
 	assert_import_refused(path, NULL, (const char *[]){ "empty", NULL });
 	free(path);

@@ -52,8 +52,8 @@ static const char usage_text[] =
 "  --version     the version\n"
 "\n"
 "Exit status: 0 done, 64 usage, 65 invalid data, 66 no such profile or file,\n"
-"69 not available, 74 I/O error, 75 busy or changed meanwhile, 77 permissions,\n"
-"78 unusable database.  See gwadmin(1).\n";
+"69 not available, 73 cannot create the output file, 74 I/O error, 75 busy or\n"
+"changed meanwhile, 77 permissions, 78 unusable database.  See gwadmin(1).\n";
 
 struct command {
 	const char	*name;
@@ -770,9 +770,14 @@ gwadmin_main(int argc, char **argv)
 				    "--db needs a PATH");
 			}
 			db = argv[++i];
-		} else if (strncmp(a, "--db=", 5) == 0 && a[5] != '\0')
+		} else if (strncmp(a, "--db=", 5) == 0) {
+			if (a[5] == '\0') {
+				free(rest);
+				return usage_error("gwadmin --db PATH ...",
+				    "--db needs a PATH");
+			}
 			db = a + 5;
-		else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)
+		} else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)
 			help = true;
 		else if (strcmp(a, "--version") == 0)
 			version = true;

@@ -74,6 +74,16 @@ cmp_str(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+static bool
+in_file(const struct profile_file *f, const char *name)
+{
+	for (size_t i = 0; i < f->n; i++) {
+		if (strcmp(f->entries[i].profile->name, name) == 0)
+			return true;
+	}
+	return false;
+}
+
 struct import_counts {
 	size_t	created;
 	size_t	updated;
@@ -147,10 +157,7 @@ apply(struct store *s, struct profile_file *f, bool replace,
 		profile_free(old);
 		progress(i + 1, f->n, show);
 	}
-	if (errs->n > 0)
-		return STORE_OK;
-
-	if (replace) {
+	if (replace && errs->n == 0) {
 		struct profile **stored = NULL;
 		size_t n = 0;
 
@@ -200,9 +207,10 @@ apply(struct store *s, struct profile_file *f, bool replace,
 			}
 			free(v);
 		}
-		if (cur.default_profile != NULL) {
-			rc = store_profile_get(s, cur.default_profile, &def,
-			    cause);
+		if (cur.default_profile != NULL && !in_file(f,
+		    cur.default_profile)) {
+			rc = replace ? STORE_NOT_FOUND : store_profile_get(s,
+			    cur.default_profile, &def, cause);
 			if (rc == STORE_NOT_FOUND)
 				diag_add(errs, f->settings_line,
 				    f->settings_column, NULL, "default_profile",
@@ -312,10 +320,8 @@ cli_import(const char *db, int argc, char **argv)
 	rc = apply(s, &f, replace, &c, &errs, &cause);
 	if (rc != STORE_OK) {
 		store_rollback(s);
-		cli_store_failed(rc, cause);
+		rc = cli_store_failed(rc, cause);
 		cli_error("import: nothing was imported");
-		rc = rc == STORE_BUSY || rc == STORE_STALE ? EX_TEMPFAIL :
-		    EX_IOERR;
 		goto out;
 	}
 	if (errs.n > 0) {
