@@ -38,7 +38,7 @@ teardown(void)
 	free(db);
 }
 
-TestSuite(cli, .init = setup, .fini = teardown, .timeout = 120);
+TestSuite(cli, .init = setup, .fini = teardown);
 
 /* Runs gwadmin --db DB ARGS... (NULL-terminated) with stdin from in. */
 static struct tu_run
@@ -839,7 +839,7 @@ integrity_ok(void)
 	return strcmp(line, "ok\n") == 0;
 }
 
-Test(cli, kill_9_during_import_leaves_all_or_nothing, .timeout = 300)
+Test(cli, kill_9_during_import_leaves_all_or_nothing)
 {
 	const int n = 4000;
 	size_t cap = (size_t)n * 200, len = 0;

@@ -1,0 +1,780 @@
+/*
+ * engine/gwengine.c: gwengine's command line: send (deliver one message
+ * now) and probe (connect, report, send nothing).
+ *
+ * It reads the profile and the global settings from the store, builds the
+ * message, hands it to smtp.c, logs one line per message and turns the
+ * outcome into a sysexits.h code.  It is the only place that prints: the
+ * protocol code below it never sees the terminal.
+ */
+#include "engine/gwengine.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
+#include <yajl/yajl_gen.h>
+
+#include "core/message.h"
+#include "core/profile.h"
+#include "core/text.h"
+#include "core/xmalloc.h"
+#include "engine/smtp.h"
+#include "store/store.h"
+
+/* sysexits.h has no code for a protocol error; SPEC section 7 uses 76. */
+#define EX_PROTOCOL_ERROR	76
+
+/* Attachments and --message files larger than this are refused. */
+#define FILE_MAX		(256u << 20)
+
+static const char usage_text[] =
+"usage: gwengine [--db PATH] COMMAND [OPTIONS]\n"
+"\n"
+"Send mail through the SMTP profiles that gwadmin configures.\n"
+"\n"
+"Commands:\n"
+"  send [--profile NAME] [--from ADDR] [--to ADDR]... [--subject TEXT]\n"
+"       [--attach FILE]... [--message FILE|-]\n"
+"                     deliver one message now; the body is read from\n"
+"                     standard input unless --message gives a whole one\n"
+"  probe NAME [--json]\n"
+"                     connect with profile NAME and report the server,\n"
+"                     TLS, certificate and authentication; send nothing\n"
+"\n"
+"Options:\n"
+"  --db PATH    the database (else $GWSMTP_DB, else\n"
+"               $XDG_DATA_HOME/gwsmtp/gwsmtp.db); before or after COMMAND\n"
+"  --help       this text\n"
+"  --version    the version\n"
+"\n"
+"Exit status: 0 sent, 64 usage, 65 bad data or refused by the server (5xx),\n"
+"66 no such file, 69 server or TLS unavailable, 75 temporary failure,\n"
+"76 protocol error, 77 authentication failed or permissions, 78 bad\n"
+"configuration.  See gwengine(1).\n";
+
+static void
+say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void
+say(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("gwengine: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static int
+usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int
+usage(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("gwengine: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs("\n(gwengine --help shows the usage)\n", stderr);
+	return EX_USAGE;
+}
+
+int
+gwengine_exit_code(enum smtp_status st)
+{
+	switch (st) {
+	case SMTP_OK:
+		return 0;
+	case SMTP_ERR_TEMP:
+		return EX_TEMPFAIL;
+	case SMTP_ERR_PERM:
+	case SMTP_ERR_DATA:
+		return EX_DATAERR;
+	case SMTP_ERR_UNAVAILABLE:
+		return EX_UNAVAILABLE;
+	case SMTP_ERR_PROTOCOL:
+		return EX_PROTOCOL_ERROR;
+	case SMTP_ERR_AUTH:
+		return EX_NOPERM;
+	case SMTP_ERR_CONFIG:
+		break;
+	}
+	return EX_CONFIG;
+}
+
+static int
+store_exit(int status, char *cause)
+{
+	say("%s", cause ? cause : "database error");
+	free(cause);
+	switch (status) {
+	case STORE_PERM:
+		return EX_NOPERM;
+	case STORE_BADFILE:
+		return EX_CONFIG;
+	case STORE_BUSY:
+		return EX_TEMPFAIL;
+	default:
+		break;
+	}
+	return EX_IOERR;
+}
+
+/*
+ * Reads the profile to use (name, else the default) and the settings.
+ * On failure prints why and returns the exit code.
+ */
+static int
+load_config(const char *db, const char *name, struct profile **out,
+    struct smtp_settings *set)
+{
+	struct store *s = NULL;
+	struct diag_list errs = { 0 };
+	char *cause = NULL, *def = NULL;
+	int rc;
+
+	if (db == NULL && (db = def = store_default_path(&cause)) == NULL)
+		return store_exit(STORE_ERROR, cause);
+	rc = store_open(db, "gwengine", &s, &cause);
+	free(def);
+	if (rc != STORE_OK)
+		return store_exit(rc, cause);
+	if ((rc = store_settings_get(s, set, &cause)) != STORE_OK) {
+		rc = store_exit(rc, cause);
+		goto out;
+	}
+	if (name == NULL)
+		name = set->default_profile;
+	if (name == NULL) {
+		say("no --profile given and no default profile set (gwadmin "
+		    "settings default_profile=NAME)");
+		rc = EX_CONFIG;
+		goto out;
+	}
+	rc = store_profile_get(s, name, out, &cause);
+	if (rc == STORE_NOT_FOUND) {
+		char *n = text_escape(name);
+
+		say("no profile named '%s' (gwadmin list shows them)", n);
+		free(n);
+		rc = EX_CONFIG;
+		goto out;
+	}
+	if (rc != STORE_OK) {
+		rc = store_exit(rc, cause);
+		goto out;
+	}
+	/* The store holds what gwadmin validated; check again all the same. */
+	if (profile_validate(*out, &errs) > 0) {
+		char *line = diag_format(&errs.v[0], NULL);
+
+		say("profile '%s' cannot be used: %s", name, line);
+		free(line);
+		profile_free(*out);
+		*out = NULL;
+		rc = EX_CONFIG;
+		goto out;
+	}
+	rc = 0;
+out:
+	diag_list_clear(&errs);
+	store_close(s);
+	return rc;
+}
+
+/* The EHLO name: the profile's, else this host's name if it is one. */
+static char *
+helo_name(const struct profile *p)
+{
+	char host[HOST_NAME_MAX + 1], *cause = NULL;
+
+	if (p->helo != NULL)
+		return xstrdup(p->helo);
+	if (gethostname(host, sizeof host) == 0) {
+		host[sizeof host - 1] = '\0';
+		if (profile_check_host(host, &cause) == 0)
+			return xstrdup(host);
+		free(cause);
+	}
+	return xstrdup("localhost.localdomain");
+}
+
+/* Reads a whole file ("-": standard input).  NULL with errno. */
+static char *
+slurp(const char *path, size_t *lenp)
+{
+	int fd = strcmp(path, "-") == 0 ? STDIN_FILENO :
+	    open(path, O_RDONLY | O_CLOEXEC);
+	size_t len = 0, cap = 65536;
+	char *buf;
+
+	if (fd == -1)
+		return NULL;
+	buf = xmalloc(cap);
+	for (;;) {
+		ssize_t n;
+
+		if (len == cap) {
+			if (cap >= FILE_MAX) {
+				free(buf);
+				if (fd != STDIN_FILENO)
+					close(fd);
+				errno = EFBIG;
+				return NULL;
+			}
+			cap *= 2;
+			buf = xreallocarray(buf, cap, 1);
+		}
+		n = read(fd, buf + len, cap - len);
+		if (n == 0)
+			break;
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			free(buf);
+			if (fd != STDIN_FILENO)
+				close(fd);
+			return NULL;
+		}
+		len += (size_t)n;
+	}
+	if (fd != STDIN_FILENO)
+		close(fd);
+	*lenp = len;
+	return buf;
+}
+
+struct send_opts {
+	const char	*profile;
+	const char	*from;
+	const char	**to;
+	size_t		 nto;
+	const char	*subject;
+	const char	**attach;
+	size_t		 nattach;
+	const char	*message;
+};
+
+/* Checks an address as the profile's from/to keys are checked. */
+static int
+check_address(const char *opt, const char *addr)
+{
+	struct profile *tmp = profile_new(NULL);
+	char *cause = NULL, *shown;
+	int rc = profile_set(tmp, PROFILE_KEY_FROM, addr, &cause);
+
+	profile_free(tmp);
+	if (rc == 0 && *addr != '\0')
+		return 0;
+	shown = text_escape(addr);
+	say("%s '%s' %s", opt, shown, cause ? cause : "is empty");
+	free(shown);
+	free(cause);
+	return -1;
+}
+
+/* The subject with the gateway parameters after the delimiter. */
+static char *
+subject_with_params(const struct send_opts *o, const struct profile *p,
+    const struct smtp_settings *set)
+{
+	char *out, *next;
+
+	if (!set->subject_params)
+		return o->subject ? xstrdup(o->subject) : NULL;
+	out = xasprintf("%s%s%s PROFILE=%s", o->subject ? o->subject : "",
+	    o->subject ? " " : "", set->subject_delimiter, p->name);
+	for (size_t i = 0; i < o->nattach; i++) {
+		const char *base = strrchr(o->attach[i], '/');
+
+		next = xasprintf("%s FILE=%s", out, base ? base + 1 :
+		    o->attach[i]);
+		free(out);
+		out = next;
+	}
+	return out;
+}
+
+/* Builds or completes the message; returns its DATA form, or an exit code. */
+static int
+make_message(const struct send_opts *o, const struct profile *p,
+    const struct smtp_settings *set, const char *from, const char *helo,
+    char **data, size_t *datalen, char **msgid)
+{
+	struct message_attachment *att = NULL;
+	char *msg = NULL, *cause = NULL, *raw = NULL, *subject = NULL;
+	size_t msglen = 0, rawlen = 0;
+	int rc = EX_DATAERR;
+	const char *domain = strchr(from, '@') ? strchr(from, '@') + 1 : helo;
+
+	if (o->message != NULL) {
+		if ((raw = slurp(o->message, &rawlen)) == NULL) {
+			say("--message %s: %s", o->message, strerror(errno));
+			return EX_NOINPUT;
+		}
+		if (message_complete(raw, rawlen, domain, time(NULL), &msg,
+		    &msglen, &cause) != 0) {
+			say("--message %s: %s", o->message, cause);
+			goto out;
+		}
+	} else {
+		struct message_params mp = {
+			.from = from,
+			.to = o->nto ? o->to : (const char *const[]){ p->to },
+			.nto = o->nto ? o->nto : 1,
+			.domain = domain,
+			.now = time(NULL),
+		};
+
+		att = xcalloc(o->nattach + 1, sizeof *att);
+		for (size_t i = 0; i < o->nattach; i++) {
+			const char *base = strrchr(o->attach[i], '/');
+			size_t len;
+
+			att[i].data = (unsigned char *)slurp(o->attach[i], &len);
+			if (att[i].data == NULL) {
+				say("--attach %s: %s", o->attach[i],
+				    strerror(errno));
+				rc = EX_NOINPUT;
+				goto out;
+			}
+			att[i].len = len;
+			att[i].name = base ? base + 1 : o->attach[i];
+		}
+		if ((raw = slurp("-", &rawlen)) == NULL) {
+			say("reading the body from standard input: %s",
+			    strerror(errno));
+			rc = EX_IOERR;
+			goto out;
+		}
+		subject = subject_with_params(o, p, set);
+		mp.subject = subject;
+		mp.body = raw;
+		mp.body_len = rawlen;
+		mp.attachments = att;
+		mp.nattachments = o->nattach;
+		msg = message_build(&mp, &msglen);
+	}
+	*msgid = message_id(msg, msglen);
+	if (message_smtp_data(msg, msglen, data, datalen, &cause) != 0) {
+		say("the message cannot be sent: %s", cause);
+		goto out;
+	}
+	rc = 0;
+out:
+	if (att != NULL) {
+		for (size_t i = 0; i < o->nattach; i++)
+			free((void *)att[i].data);
+		free(att);
+	}
+	free(cause);
+	free(subject);
+	free(raw);
+	free(msg);
+	return rc;
+}
+
+/* One log line per message (SPEC section 7); never a credential. */
+static void
+log_message(const struct profile *p, struct smtp_session *s,
+    const struct smtp_probe *pr, size_t size, const char *msgid,
+    const char *status, const char *reply)
+{
+	char *r = text_escape(reply ? reply : "");
+	char *id = text_escape(msgid ? msgid : "-");
+	const char *server = s ? smtp_peer(s) : pr->peer ? pr->peer : p->host;
+	const char *tls = s ? smtp_tls_version(s) : pr->tls_started &&
+	    pr->tls.version ? pr->tls.version : "none";
+
+	say("profile=%s server=%s tls=%s auth=%s size=%zu id=%s status=%s "
+	    "reply=\"%s\"", p->name, server, tls, s ? smtp_auth_used(s) :
+	    pr->auth_tried ? profile_auth_name(p->auth) : "none", size, id,
+	    status, r);
+	free(r);
+	free(id);
+}
+
+static int
+cmd_send(const char *db, int argc, char **argv)
+{
+	struct send_opts o = { 0 };
+	struct smtp_settings set = { 0 };
+	struct profile *p = NULL;
+	struct smtp_session *s = NULL;
+	struct smtp_result res = { 0 };
+	struct smtp_probe pr = { 0 };
+	enum smtp_status st;
+	const char *from, *const *to;
+	char *data = NULL, *helo = NULL, *msgid = NULL, *cause = NULL;
+	size_t datalen = 0, nto;
+	int rc;
+
+	o.to = xcalloc((size_t)argc + 1, sizeof *o.to);
+	o.attach = xcalloc((size_t)argc + 1, sizeof *o.attach);
+	for (int i = 0; i < argc; i++) {
+		const char *a = argv[i];
+		const char **slot = NULL;
+
+		if (i + 1 == argc && strncmp(a, "--", 2) == 0) {
+			rc = usage("send: %s needs a value", a);
+			goto out;
+		}
+		if (strcmp(a, "--profile") == 0)
+			slot = &o.profile;
+		else if (strcmp(a, "--from") == 0)
+			slot = &o.from;
+		else if (strcmp(a, "--subject") == 0)
+			slot = &o.subject;
+		else if (strcmp(a, "--message") == 0)
+			slot = &o.message;
+		else if (strcmp(a, "--to") == 0)
+			slot = &o.to[o.nto++];
+		else if (strcmp(a, "--attach") == 0)
+			slot = &o.attach[o.nattach++];
+		else {
+			rc = usage("send: unexpected '%s'", a);
+			goto out;
+		}
+		*slot = argv[++i];
+	}
+	if (o.message != NULL && (o.nattach > 0 || o.subject != NULL)) {
+		rc = usage("send: --message takes a whole message; --subject "
+		    "and --attach build one");
+		goto out;
+	}
+	if ((o.from != NULL && check_address("--from", o.from) != 0)) {
+		rc = EX_USAGE;
+		goto out;
+	}
+	for (size_t i = 0; i < o.nto; i++) {
+		if (check_address("--to", o.to[i]) != 0) {
+			rc = EX_USAGE;
+			goto out;
+		}
+	}
+	if ((rc = load_config(db, o.profile, &p, &set)) != 0)
+		goto out;
+	if (!set.enabled) {
+		say("SMTP is deactivated (gwadmin settings enabled=true)");
+		rc = EX_CONFIG;
+		goto out;
+	}
+	if (!p->active) {
+		say("profile '%s' is inactive (gwadmin set %s active=true)",
+		    p->name, p->name);
+		rc = EX_CONFIG;
+		goto out;
+	}
+	from = o.from ? o.from : p->from;
+	to = o.nto ? o.to : (const char *const[]){ p->to };
+	nto = o.nto ? o.nto : 1;
+	if (from == NULL) {
+		rc = usage("send: no sender: give --from, or set the profile's "
+		    "from (gwadmin set %s from=ADDR)", p->name);
+		goto out;
+	}
+	if (o.nto == 0 && p->to == NULL) {
+		rc = usage("send: no recipient: give --to, or set the "
+		    "profile's to (gwadmin set %s to=ADDR)", p->name);
+		goto out;
+	}
+	helo = helo_name(p);
+	if ((rc = make_message(&o, p, &set, from, helo, &data, &datalen,
+	    &msgid)) != 0)
+		goto out;
+
+	/* The probe record tells the log how far a failed open got. */
+	st = smtp_open(p, helo, &pr, &s, &cause);
+	if (st == SMTP_OK)
+		st = smtp_send(s, from, to, nto, data, datalen, &res, &cause);
+	if (st == SMTP_OK) {
+		log_message(p, s, &pr, datalen, msgid, "sent", res.reply);
+		for (size_t i = 0; i < res.nrcpt; i++) {
+			if (res.rcpt[i].code / 100 != 2)
+				say("recipient %s refused: %s", to[i],
+				    res.rcpt[i].reply);
+		}
+	} else
+		log_message(p, s, &pr, datalen, msgid, "failed", cause);
+	rc = gwengine_exit_code(st);
+out:
+	smtp_close(s);
+	smtp_result_clear(&res);
+	smtp_probe_clear(&pr);
+	profile_free(p);
+	settings_clear(&set);
+	free(o.to);
+	free(o.attach);
+	free(data);
+	free(helo);
+	free(msgid);
+	free(cause);
+	return rc;
+}
+
+/* probe */
+
+static void
+caps_words(const struct smtp_caps *c, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s%s%s%s%s%s%s", c->starttls ? " STARTTLS" : "",
+	    c->pipelining ? " PIPELINING" : "", c->size ? " SIZE" : "",
+	    c->eightbitmime ? " 8BITMIME" : "", c->smtputf8 ? " SMTPUTF8" : "",
+	    c->dsn ? " DSN" : "", c->auth ? " AUTH" : "");
+}
+
+/* RFC 3339 in UTC, "?" when unknown. */
+static void
+iso_time(time_t t, char *buf, size_t len)
+{
+	struct tm tm;
+
+	if (t <= 0 || gmtime_r(&t, &tm) == NULL ||
+	    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(buf, len, "?");
+}
+
+static void
+print_time(const char *label, time_t t)
+{
+	char buf[32];
+
+	iso_time(t, buf, sizeof buf);
+	printf("%-22s %s\n", label, buf);
+}
+
+static void
+print_text(const char *label, const char *value)
+{
+	char *v = text_escape(value ? value : "-");
+
+	printf("%-22s %s\n", label, v);
+	free(v);
+}
+
+static void
+probe_text(const struct profile *p, const struct smtp_probe *pr,
+    enum smtp_status st, const char *cause)
+{
+	char caps[128];
+
+	print_text("profile", p->name);
+	print_text("server", pr->peer);
+	print_text("greeting", pr->greeting);
+	if (p->tls == PROFILE_TLS_EXPLICIT && pr->tls_started) {
+		caps_words(&pr->caps_before, caps, sizeof caps);
+		print_text("capabilities (clear)", *caps ? caps + 1 : "-");
+	}
+	if (pr->tls.version != NULL || pr->tls.subject != NULL) {
+		print_text("tls", pr->tls.version);
+		print_text("cipher", pr->tls.cipher);
+		print_text("certificate subject", pr->tls.subject);
+		print_text("certificate issuer", pr->tls.issuer);
+		print_time("valid from", pr->tls.not_before);
+		print_time("valid until", pr->tls.not_after);
+		print_text("fingerprint", pr->tls.fingerprint);
+		print_text("verification", pr->tls.verdict);
+	} else
+		print_text("tls", "none");
+	caps_words(&pr->caps, caps, sizeof caps);
+	print_text("capabilities", *caps ? caps + 1 : "-");
+	print_text("auth offered", pr->caps.auth ? pr->caps.auth : "none");
+	if (pr->auth_tried)
+		printf("%-22s %s %s (%s)\n", "authentication",
+		    profile_auth_name(p->auth), pr->auth_ok ? "accepted" :
+		    "refused", pr->auth_reply ? pr->auth_reply : "-");
+	else
+		print_text("authentication", p->auth == PROFILE_AUTH_NONE ?
+		    "none configured" : "not tried");
+	print_text("result", st == SMTP_OK ? "ok" : cause);
+}
+
+static void
+gen_str(yajl_gen g, const char *key, const char *value)
+{
+	yajl_gen_string(g, (const unsigned char *)key, strlen(key));
+	if (value == NULL)
+		yajl_gen_null(g);
+	else {
+		char *safe = text_utf8_valid(value, strlen(value)) ?
+		    xstrdup(value) : text_escape(value);
+
+		yajl_gen_string(g, (const unsigned char *)safe, strlen(safe));
+		free(safe);
+	}
+}
+
+static void
+gen_bool(yajl_gen g, const char *key, bool value)
+{
+	yajl_gen_string(g, (const unsigned char *)key, strlen(key));
+	yajl_gen_bool(g, value);
+}
+
+static void
+gen_caps(yajl_gen g, const char *key, const struct smtp_caps *c)
+{
+	char buf[128], *save = NULL;
+
+	caps_words(c, buf, sizeof buf);
+	yajl_gen_string(g, (const unsigned char *)key, strlen(key));
+	yajl_gen_array_open(g);
+	for (char *w = strtok_r(buf, " ", &save); w != NULL;
+	    w = strtok_r(NULL, " ", &save))
+		yajl_gen_string(g, (const unsigned char *)w, strlen(w));
+	yajl_gen_array_close(g);
+}
+
+static void
+probe_json(const struct profile *p, const struct smtp_probe *pr,
+    enum smtp_status st, const char *cause)
+{
+	yajl_gen g = yajl_gen_alloc(NULL);
+	const unsigned char *buf;
+	char tbuf[32];
+	size_t len;
+
+	yajl_gen_config(g, yajl_gen_beautify, 1);
+	yajl_gen_config(g, yajl_gen_indent_string, "  ");
+	yajl_gen_map_open(g);
+	gen_str(g, "profile", p->name);
+	gen_str(g, "server", pr->peer);
+	gen_str(g, "greeting", pr->greeting);
+	yajl_gen_string(g, (const unsigned char *)"tls", 3);
+	if (pr->tls.version == NULL && pr->tls.subject == NULL)
+		yajl_gen_null(g);
+	else {
+		yajl_gen_map_open(g);
+		gen_str(g, "version", pr->tls.version);
+		gen_str(g, "cipher", pr->tls.cipher);
+		gen_str(g, "subject", pr->tls.subject);
+		gen_str(g, "issuer", pr->tls.issuer);
+		iso_time(pr->tls.not_before, tbuf, sizeof tbuf);
+		gen_str(g, "not_before", tbuf);
+		iso_time(pr->tls.not_after, tbuf, sizeof tbuf);
+		gen_str(g, "not_after", tbuf);
+		gen_str(g, "fingerprint", pr->tls.fingerprint);
+		gen_bool(g, "verified", pr->tls.verified);
+		gen_str(g, "verdict", pr->tls.verdict);
+		yajl_gen_map_close(g);
+	}
+	if (p->tls == PROFILE_TLS_EXPLICIT && pr->tls_started)
+		gen_caps(g, "capabilities_before_tls", &pr->caps_before);
+	gen_caps(g, "capabilities", &pr->caps);
+	gen_str(g, "auth_offered", pr->caps.auth);
+	gen_str(g, "auth", profile_auth_name(p->auth));
+	gen_bool(g, "auth_tried", pr->auth_tried);
+	gen_bool(g, "auth_ok", pr->auth_ok);
+	gen_str(g, "auth_reply", pr->auth_reply);
+	gen_bool(g, "ok", st == SMTP_OK);
+	gen_str(g, "error", st == SMTP_OK ? NULL : cause);
+	yajl_gen_map_close(g);
+	yajl_gen_get_buf(g, &buf, &len);
+	fwrite(buf, 1, len, stdout);	/* beautify ends it with a newline */
+	yajl_gen_free(g);
+}
+
+static int
+cmd_probe(const char *db, int argc, char **argv)
+{
+	struct smtp_settings set = { 0 };
+	struct smtp_probe pr = { 0 };
+	struct smtp_session *s = NULL;
+	struct profile *p = NULL;
+	const char *name = NULL;
+	bool json = false;
+	char *helo = NULL, *cause = NULL;
+	enum smtp_status st;
+	int rc;
+
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0)
+			json = true;
+		else if (argv[i][0] == '-' || name != NULL)
+			return usage("probe: unexpected '%s'", argv[i]);
+		else
+			name = argv[i];
+	}
+	if (name == NULL)
+		return usage("probe: which profile?");
+	if ((rc = load_config(db, name, &p, &set)) != 0)
+		return rc;
+	helo = helo_name(p);
+	st = smtp_open(p, helo, &pr, &s, &cause);
+	if (json)
+		probe_json(p, &pr, st, cause);
+	else
+		probe_text(p, &pr, st, cause);
+	if (st != SMTP_OK)
+		say("probe of '%s' failed: %s", p->name, cause);
+	rc = gwengine_exit_code(st);
+	if (fflush(stdout) != 0 && rc == 0)
+		rc = EX_IOERR;
+	smtp_close(s);
+	smtp_probe_clear(&pr);
+	profile_free(p);
+	settings_clear(&set);
+	free(helo);
+	free(cause);
+	return rc;
+}
+
+int
+gwengine_main(int argc, char **argv)
+{
+	const char *db = NULL, *cmd = NULL;
+	char **rest = xcalloc((size_t)argc + 1, sizeof *rest);
+	bool help = false, version = false;
+	int nrest = 0, rc;
+
+	umask(077);
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (strcmp(a, "--db") == 0 && i + 1 < argc && *argv[i + 1])
+			db = argv[++i];
+		else if (strncmp(a, "--db=", 5) == 0 && a[5] != '\0')
+			db = a + 5;
+		else if (strcmp(a, "--db") == 0 || strcmp(a, "--db=") == 0) {
+			free(rest);
+			return usage("--db needs a PATH");
+		} else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)
+			help = true;
+		else if (strcmp(a, "--version") == 0)
+			version = true;
+		else if (cmd == NULL && a[0] != '-')
+			cmd = a;
+		else
+			rest[nrest++] = argv[i];
+	}
+	if (version) {
+		printf("gwengine %s\n", GWSMTP_VERSION);
+		rc = 0;
+	} else if (help || cmd == NULL) {
+		fputs(usage_text, help ? stdout : stderr);
+		rc = help ? 0 : EX_USAGE;
+	} else if (strcmp(cmd, "send") == 0)
+		rc = cmd_send(db, nrest, rest);
+	else if (strcmp(cmd, "probe") == 0)
+		rc = cmd_probe(db, nrest, rest);
+	else {
+		char *c = text_escape(cmd);
+
+		rc = usage("unknown command '%s'", c);
+		free(c);
+	}
+	free(rest);
+	return rc;
+}
