@@ -26,6 +26,7 @@
 #include "core/profile.h"
 #include "core/text.h"
 #include "core/xmalloc.h"
+#include "engine/probe.h"
 #include "engine/smtp.h"
 #include "store/store.h"
 
@@ -527,81 +528,6 @@ out:
 /* probe */
 
 static void
-caps_words(const struct smtp_caps *c, char *buf, size_t len)
-{
-	snprintf(buf, len, "%s%s%s%s%s%s%s", c->starttls ? " STARTTLS" : "",
-	    c->pipelining ? " PIPELINING" : "", c->size ? " SIZE" : "",
-	    c->eightbitmime ? " 8BITMIME" : "", c->smtputf8 ? " SMTPUTF8" : "",
-	    c->dsn ? " DSN" : "", c->auth ? " AUTH" : "");
-}
-
-/* RFC 3339 in UTC, "?" when unknown. */
-static void
-iso_time(time_t t, char *buf, size_t len)
-{
-	struct tm tm;
-
-	if (t <= 0 || gmtime_r(&t, &tm) == NULL ||
-	    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		snprintf(buf, len, "?");
-}
-
-static void
-print_time(const char *label, time_t t)
-{
-	char buf[32];
-
-	iso_time(t, buf, sizeof buf);
-	printf("%-22s %s\n", label, buf);
-}
-
-static void
-print_text(const char *label, const char *value)
-{
-	char *v = text_escape(value ? value : "-");
-
-	printf("%-22s %s\n", label, v);
-	free(v);
-}
-
-static void
-probe_text(const struct profile *p, const struct smtp_probe *pr,
-    enum smtp_status st, const char *cause)
-{
-	char caps[128];
-
-	print_text("profile", p->name);
-	print_text("server", pr->peer);
-	print_text("greeting", pr->greeting);
-	if (p->tls == PROFILE_TLS_EXPLICIT && pr->tls_started) {
-		caps_words(&pr->caps_before, caps, sizeof caps);
-		print_text("capabilities (clear)", *caps ? caps + 1 : "-");
-	}
-	if (pr->tls.version != NULL || pr->tls.subject != NULL) {
-		print_text("tls", pr->tls.version);
-		print_text("cipher", pr->tls.cipher);
-		print_text("certificate subject", pr->tls.subject);
-		print_text("certificate issuer", pr->tls.issuer);
-		print_time("valid from", pr->tls.not_before);
-		print_time("valid until", pr->tls.not_after);
-		print_text("fingerprint", pr->tls.fingerprint);
-		print_text("verification", pr->tls.verdict);
-	} else
-		print_text("tls", "none");
-	caps_words(&pr->caps, caps, sizeof caps);
-	print_text("capabilities", *caps ? caps + 1 : "-");
-	print_text("auth offered", pr->caps.auth ? pr->caps.auth : "none");
-	if (pr->auth_tried)
-		printf("%-22s %s %s (%s)\n", "authentication",
-		    profile_auth_name(p->auth), pr->auth_ok ? "accepted" :
-		    "refused", pr->auth_reply ? pr->auth_reply : "-");
-	else
-		print_text("authentication", p->auth == PROFILE_AUTH_NONE ?
-		    "none configured" : "not tried");
-	print_text("result", st == SMTP_OK ? "ok" : cause);
-}
-
-static void
 gen_str(yajl_gen g, const char *key, const char *value)
 {
 	yajl_gen_string(g, (const unsigned char *)key, strlen(key));
@@ -628,7 +554,7 @@ gen_caps(yajl_gen g, const char *key, const struct smtp_caps *c)
 {
 	char buf[128], *save = NULL;
 
-	caps_words(c, buf, sizeof buf);
+	probe_caps_words(c, buf, sizeof buf);
 	yajl_gen_string(g, (const unsigned char *)key, strlen(key));
 	yajl_gen_array_open(g);
 	for (char *w = strtok_r(buf, " ", &save); w != NULL;
@@ -661,9 +587,9 @@ probe_json(const struct profile *p, const struct smtp_probe *pr,
 		gen_str(g, "cipher", pr->tls.cipher);
 		gen_str(g, "subject", pr->tls.subject);
 		gen_str(g, "issuer", pr->tls.issuer);
-		iso_time(pr->tls.not_before, tbuf, sizeof tbuf);
+		probe_iso_time(pr->tls.not_before, tbuf, sizeof tbuf);
 		gen_str(g, "not_before", tbuf);
-		iso_time(pr->tls.not_after, tbuf, sizeof tbuf);
+		probe_iso_time(pr->tls.not_after, tbuf, sizeof tbuf);
 		gen_str(g, "not_after", tbuf);
 		gen_str(g, "fingerprint", pr->tls.fingerprint);
 		gen_bool(g, "verified", pr->tls.verified);
@@ -716,7 +642,7 @@ cmd_probe(const char *db, int argc, char **argv)
 	if (json)
 		probe_json(p, &pr, st, cause);
 	else
-		probe_text(p, &pr, st, cause);
+		probe_report(stdout, p, &pr, st, cause);
 	if (st != SMTP_OK)
 		say("probe of '%s' failed: %s", p->name, cause);
 	rc = gwengine_exit_code(st);

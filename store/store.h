@@ -70,6 +70,13 @@ int	 store_profile_get(struct store *s, const char *name,
 int	 store_profile_list(struct store *s, struct profile ***out, size_t *n,
 	     char **cause);
 int	 store_profile_count(struct store *s, size_t *n, char **cause);
+/*
+ * At most limit profile names, sorted, from the offset-th on: what the menu
+ * shows without reading whole profiles.  *out is an array of *n strings;
+ * free each and the array.
+ */
+int	 store_profile_names(struct store *s, size_t offset, size_t limit,
+	     char ***out, size_t *n, char **cause);
 
 /*
  * Creates or updates p->name.  p->revision must be the revision the caller

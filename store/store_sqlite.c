@@ -1444,3 +1444,36 @@ store_audit_foreach(struct store *s,
 	sqlite3_finalize(st);
 	return status;
 }
+
+int
+store_profile_names(struct store *s, size_t offset, size_t limit,
+    char ***out, size_t *n, char **cause)
+{
+	sqlite3_stmt	 *st;
+	char		**v;
+	size_t		  len = 0;
+	int		  rc = SQLITE_DONE, status;
+
+	*out = NULL;
+	*n = 0;
+	if ((status = db_prepare(s, "SELECT name FROM profiles ORDER BY name "
+	    "LIMIT ? OFFSET ?", 0, &st, cause)) != STORE_OK)
+		return status;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)limit);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)offset);
+	v = xcalloc(limit ? limit : 1, sizeof *v);
+	while (len < limit && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		v[len++] = xstrdup((const char *)sqlite3_column_text(st, 0));
+	if (len < limit && rc != SQLITE_DONE) {
+		status = db_fail(s, rc, "cannot list the profile names", cause);
+		sqlite3_finalize(st);
+		while (len > 0)
+			free(v[--len]);
+		free(v);
+		return status;
+	}
+	sqlite3_finalize(st);
+	*out = v;
+	*n = len;
+	return STORE_OK;
+}

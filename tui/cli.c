@@ -24,6 +24,7 @@
 #include "core/text.h"
 #include "core/xmalloc.h"
 #include "store/store.h"
+#include "tui/menu.h"
 
 static const char usage_text[] =
 "usage: gwadmin [--db PATH] [COMMAND [ARGS]]\n"
@@ -52,8 +53,9 @@ static const char usage_text[] =
 "  --version     the version\n"
 "\n"
 "Exit status: 0 done, 64 usage, 65 invalid data, 66 no such profile or file,\n"
-"69 not available, 73 cannot create the output file, 74 I/O error, 75 busy or\n"
-"changed meanwhile, 77 permissions, 78 unusable database.  See gwadmin(1).\n";
+"69 the menu cannot start, 73 cannot create the output file, 74 I/O error,\n"
+"75 busy or changed meanwhile, 77 permissions, 78 unusable database.\n"
+"See gwadmin(1).\n";
 
 struct command {
 	const char	*name;
@@ -721,14 +723,28 @@ cmd_keys(const char *db, int argc, char **argv)
 static int
 cmd_menu(const char *db, int argc, char **argv)
 {
-	(void)db;
+	struct store *s = NULL;
+	char *cause = NULL;
+	int rc;
+
 	(void)argv;
 	if (argc != 0)
 		return usage_error("gwadmin [menu]", "menu: takes no "
 		    "arguments");
-	cli_error("the menu is not built yet; use the subcommands "
-	    "(gwadmin --help)");
-	return EX_UNAVAILABLE;
+	if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
+		cli_error("the menu needs a terminal; in scripts use the "
+		    "subcommands (gwadmin --help)");
+		return EX_USAGE;
+	}
+	if ((rc = cli_open_store(db, &s)) != 0)
+		return rc;
+	if (menu_run(s, &cause) != 0) {
+		cli_error("%s", cause);
+		free(cause);
+		rc = EX_UNAVAILABLE;
+	}
+	store_close(s);
+	return rc;
 }
 
 static const struct command commands[] = {
