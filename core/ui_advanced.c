@@ -214,6 +214,8 @@ ui_advanced_key(struct ui_advanced *a, int key)
 	if (!a->active)
 		return UI_ADV_IGNORED;
 	if (key == UI_KEY_ESC) {
+		if (a->form.dirty)
+			return UI_ADV_ASK_DISCARD;
 		ui_advanced_close(a);
 		return UI_ADV_DONE_CANCEL;
 	}

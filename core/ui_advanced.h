@@ -42,7 +42,9 @@ enum ui_adv_result {
 	UI_ADV_IGNORED,
 	UI_ADV_CHANGED,		/* redraw */
 	UI_ADV_DONE_OK,		/* take the profile: ui_advanced_take() */
-	UI_ADV_DONE_CANCEL	/* closed, nothing changed */
+	UI_ADV_DONE_CANCEL,	/* closed, nothing changed */
+	UI_ADV_ASK_DISCARD	/* Esc with changes: the caller asks first,
+				   then ui_advanced_close() or keeps it open */
 };
 
 /* Opens on a copy of p. */
@@ -51,8 +53,8 @@ void	 ui_advanced_close(struct ui_advanced *a);
 /* After UI_ADV_DONE_OK: the edited profile (caller frees); closes. */
 struct profile	*ui_advanced_take(struct ui_advanced *a);
 /*
- * Form keys (see ui_form_key()); Enter on OK or Cancel (or Esc, as
- * Cancel).  OK validates the focused field, then the rules between the
+ * Form keys (see ui_form_key()); Enter on OK or Cancel; Esc cancels, or
+ * answers UI_ADV_ASK_DISCARD when the dialog holds changes.  OK validates the focused field, then the rules between the
  * dialog's keys (profile_validate()); a refusal focuses the field.
  */
 enum ui_adv_result ui_advanced_key(struct ui_advanced *a, int key);

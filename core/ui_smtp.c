@@ -18,6 +18,7 @@ static const char *const unsaved_answers[] = { "Save", "Discard", "Cancel" };
 static const char *const delete_answers[] = { "Delete", "Cancel" };
 static const char *const stale_answers[] = { "Reload", "Keep editing" };
 static const char *const ok_answers[] = { "OK" };
+static const char *const discard_answers[] = { "Discard", "Keep editing" };
 
 /* The profile fields of the screen, in focus order. */
 static const struct {
@@ -317,6 +318,17 @@ run_pending(struct ui_smtp *m)
 		queue(m, p, NULL);
 }
 
+/* A profile field is being edited (typed in, not yet kept). */
+static bool
+profile_edited(const struct ui_smtp *m)
+{
+	for (size_t i = 0; i < m->form.n; i++)
+		if (m->form.fields[i].edited && m->form.fields[i].id >= 0 &&
+		    m->form.fields[i].id < PROFILE_KEY_COUNT)
+			return true;
+	return false;
+}
+
 /* Asks before what would drop unsaved changes; else does it. */
 static void
 guard(struct ui_smtp *m, enum ui_request_type then, const char *name,
@@ -332,7 +344,8 @@ guard(struct ui_smtp *m, enum ui_request_type then, const char *name,
 		run_pending(m);
 		return;
 	}
-	if (m->work != NULL && m->work->name != NULL && profile_dirty(m))
+	if (m->work != NULL && m->work->name != NULL && (profile_dirty(m) ||
+	    profile_edited(m)))
 		q = xasprintf("Profile '%s' has unsaved changes.",
 		    m->work->name);
 	else
@@ -480,7 +493,26 @@ answer(struct ui_smtp *m, int kind, int ans)
 		if (ans == 0 && m->orig != NULL)
 			queue(m, UI_REQ_LOAD_PROFILE, m->orig->name);
 		break;
+	case UI_SMTP_PROMPT_ADVANCED:
+		if (ans == 0) {
+			ui_advanced_close(&m->adv);
+			if (m->pending == UI_REQ_QUIT)
+				guard(m, UI_REQ_QUIT, NULL, false);
+		}
+		if (m->pending == UI_REQ_QUIT && ans != 0)
+			m->pending = UI_REQ_NONE;
+		break;
 	}
+}
+
+/* Esc or F10 in Advanced with changes: ask before they are dropped. */
+static void
+ask_advanced(struct ui_smtp *m, bool quit)
+{
+	m->pending = quit ? UI_REQ_QUIT : UI_REQ_NONE;
+	ui_prompt_open(&m->prompt, UI_SMTP_PROMPT_ADVANCED, "The Advanced "
+	    "settings have changes that are not applied (OK applies them).",
+	    discard_answers, 2);
 }
 
 static bool
@@ -586,8 +618,15 @@ ui_smtp_key(struct ui_smtp *m, int key)
 			m->work = ui_advanced_take(&m->adv);
 			load_profile_fields(m);
 			break;
+		case UI_ADV_ASK_DISCARD:
+			ask_advanced(m, false);
+			break;
 		case UI_ADV_IGNORED:
-			if (key == UI_KEY_F10) {
+			if (key != UI_KEY_F10)
+				break;
+			if (m->adv.form.dirty)
+				ask_advanced(m, true);
+			else {
 				ui_advanced_close(&m->adv);
 				guard(m, UI_REQ_QUIT, NULL, false);
 			}

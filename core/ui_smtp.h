@@ -83,7 +83,8 @@ enum ui_smtp_prompt {
 	UI_SMTP_PROMPT_DELETE,		/* Delete / Cancel */
 	UI_SMTP_PROMPT_STALE,		/* Reload / Keep editing */
 	UI_SMTP_PROMPT_MESSAGE,		/* OK */
-	UI_SMTP_PROMPT_HELP		/* OK */
+	UI_SMTP_PROMPT_HELP,		/* OK */
+	UI_SMTP_PROMPT_ADVANCED		/* Discard / Keep editing */
 };
 
 /* How many names are held around the selection. */

@@ -372,10 +372,15 @@ Test(advanced, refusal_ok_and_cancel)
 	cr_assert_str_eq(q->password, "pw");
 	cr_assert_eq(q->timeout, 99);
 	profile_free(q);
+	/* Esc: closes at once when nothing changed, asks when it did. */
 	ui_advanced_open(&a, p);
-	ui_advanced_key(&a, ' ');
 	cr_assert_eq(ui_advanced_key(&a, UI_KEY_ESC), UI_ADV_DONE_CANCEL);
 	cr_assert_not(a.active);
+	ui_advanced_open(&a, p);
+	ui_advanced_key(&a, ' ');
+	cr_assert_eq(ui_advanced_key(&a, UI_KEY_ESC), UI_ADV_ASK_DISCARD);
+	cr_assert(a.active);
+	ui_advanced_close(&a);
 	ui_advanced_open(&a, p);
 	focus(&a.form, UI_ADV_CANCEL);
 	cr_assert_eq(ui_advanced_key(&a, ' '), UI_ADV_DONE_CANCEL);
@@ -706,6 +711,67 @@ Test(smtp, advanced_and_test)
 	focus(&m.form, UI_SMTP_CANCEL);
 	ui_smtp_key(&m, UI_KEY_ENTER);
 	pop(&m, UI_REQ_CLOSE);
+	cr_assert_not(ui_smtp_dirty(&m));
+	ui_smtp_close(&m);
+}
+
+/* F10 in the middle of typing names the profile whose changes would go. */
+Test(smtp, f10_during_an_edit_names_the_profile)
+{
+	struct ui_smtp m;
+
+	open_two(&m);
+	focus(&m.form, PROFILE_KEY_COMMENT);
+	type(smtp_key, &m, "half-typed");
+	ui_smtp_key(&m, UI_KEY_F10);
+	cr_assert(m.prompt.active);
+	cr_assert_eq(m.prompt.kind, UI_SMTP_PROMPT_UNSAVED);
+	cr_assert_str_eq(m.prompt.text, "Profile 'a' has unsaved changes.");
+	ui_smtp_key(&m, UI_KEY_ESC);	/* Cancel: the typing is still there */
+	cr_assert_str_eq(ui_form_field(&m.form, PROFILE_KEY_COMMENT)->text,
+	    "half-typed");
+	ui_smtp_key(&m, 'd');		/* not an answer: typed */
+	ui_smtp_close(&m);
+
+	/* A change of the global settings only: not the profile's. */
+	open_two(&m);
+	focus(&m.form, UI_SMTP_SETTINGS + SETTINGS_KEY_SUBJECT_PARAMS);
+	ui_smtp_key(&m, ' ');
+	ui_smtp_key(&m, UI_KEY_F10);
+	cr_assert(m.prompt.active);
+	cr_assert_str_eq(m.prompt.text, "There are unsaved changes.");
+	ui_smtp_close(&m);
+}
+
+/* Changes made in Advanced are never dropped without asking. */
+Test(smtp, advanced_changes_are_not_dropped_silently)
+{
+	struct ui_smtp m;
+	struct ui_request r;
+
+	open_two(&m);
+	focus(&m.form, UI_SMTP_ADVANCED);
+	ui_smtp_key(&m, UI_KEY_ENTER);
+	ui_smtp_key(&m, ' ');			/* untick Use SSL/TLS */
+	ui_smtp_key(&m, UI_KEY_ESC);
+	cr_assert(m.prompt.active);
+	cr_assert_eq(m.prompt.kind, UI_SMTP_PROMPT_ADVANCED);
+	ui_smtp_key(&m, UI_KEY_ESC);		/* Keep editing */
+	cr_assert(m.adv.active);
+	cr_assert_not(m.prompt.active);
+	cr_assert_eq(m.adv.p->tls, PROFILE_TLS_NONE);
+	/* F10 asks too; Keep editing neither quits nor closes. */
+	ui_smtp_key(&m, UI_KEY_F10);
+	cr_assert_eq(m.prompt.kind, UI_SMTP_PROMPT_ADVANCED);
+	ui_smtp_key(&m, 'k');
+	cr_assert(m.adv.active);
+	no_request(&m);
+	/* Discard under F10: the dialog closes, then the quit goes on. */
+	ui_smtp_key(&m, UI_KEY_F10);
+	ui_smtp_key(&m, 'd');
+	cr_assert_not(m.adv.active);
+	r = pop(&m, UI_REQ_QUIT);
+	(void)r;
 	cr_assert_not(ui_smtp_dirty(&m));
 	ui_smtp_close(&m);
 }

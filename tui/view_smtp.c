@@ -122,6 +122,7 @@ draw_advanced(WINDOW *w, const struct ui_advanced *a, int *cy, int *cx)
 	const struct ui_form *f = &a->form;
 	int H = getmaxy(w), W = getmaxx(w), y = 1, bh = H - 3;
 	int vw = W - 3 - 14 - 4;
+	bool narrow = W < 64;
 	char buf[64];
 
 	vu_box(w, y, 0, bh, W, "Advanced: TLS, authentication, retries");
@@ -133,11 +134,27 @@ draw_advanced(WINDOW *w, const struct ui_advanced *a, int *cy, int *cx)
 	vu_put(w, y, W - 14, buf, 12, A_BOLD);
 	put_field(w, f, UI_ADV_MODE, ++y, 4, 10, 0, cy, cx);
 	put_field(w, f, PROFILE_KEY_STARTTLS, ++y, 4, 10, 0, cy, cx);
-	put_field(w, f, PROFILE_KEY_VERIFY, ++y, 4, 0, 30, cy, cx);
+	if (!narrow)
+		put_field(w, f, PROFILE_KEY_VERIFY, ++y, 4, 0, 30, cy, cx);
 	put_field(w, f, PROFILE_KEY_CA_FILE, ++y, 4, 13, vw, cy, cx);
 	put_field(w, f, PROFILE_KEY_FINGERPRINT, ++y, 4, 13, vw, cy, cx);
 	put_field(w, f, PROFILE_KEY_TLS_MIN, ++y, 4, 13, 0, cy, cx);
-	put_field(w, f, PROFILE_KEY_AUTH, ++y, 2, W < 64 ? 0 : 16, 0, cy, cx);
+	if (narrow) {
+		/*
+		 * "Authentication: " and its four choices need 59 columns
+		 * of the box's 57: the label goes on a row of its own, made
+		 * by moving Verify next to Minimum TLS (rejected: dropping
+		 * the label, or abbreviating the choices' names).
+		 */
+		size_t ai = ui_form_find(f, PROFILE_KEY_AUTH);
+
+		put_field(w, f, PROFILE_KEY_VERIFY, y, 35, 0, 22, cy, cx);
+		vu_put(w, ++y, 2, "Authentication:", 16,
+		    f->fields[ai].error != NULL ? vu_attr(VS_ERROR) :
+		    A_NORMAL);
+		put_field(w, f, PROFILE_KEY_AUTH, ++y, 4, 0, 0, cy, cx);
+	} else
+		put_field(w, f, PROFILE_KEY_AUTH, ++y, 2, 16, 0, cy, cx);
 	put_field(w, f, PROFILE_KEY_USERNAME, ++y, 4, 10, W / 2 - 18, cy, cx);
 	put_field(w, f, PROFILE_KEY_PASSWORD, y, W / 2 + 2, 10, 10, cy, cx);
 	put_field(w, f, PROFILE_KEY_TRACE, ++y, 4, 10, W / 2 - 18, cy, cx);

@@ -5,8 +5,10 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <wchar.h>
 
 #include "core/text.h"
+#include "core/xmalloc.h"
 #include "tui/view.h"
 
 static bool use_utf8 = true;
@@ -75,20 +77,76 @@ view_too_small(WINDOW *w)
 		mvwaddnstr(w, 1, 0, "F10 quits", getmaxx(w));
 }
 
-/* Columns of a UTF-8 prefix: bytes of at most cols code points. */
+/*
+ * Display columns of the character at s (*len receives its bytes).  A
+ * byte that is not valid UTF-8, or a character wcwidth() does not know,
+ * counts as one column: text is escaped before this, so what is left is
+ * printable and over-counting only clips early, never overflows.
+ */
+static int
+char_width(const char *s, size_t *len)
+{
+	mbstate_t st;
+	wchar_t wc;
+	size_t n;
+	int cw;
+
+	memset(&st, 0, sizeof st);
+	n = mbrtowc(&wc, s, MB_CUR_MAX, &st);
+	if (n == (size_t)-1 || n == (size_t)-2 || n == 0) {
+		*len = 1;
+		return 1;
+	}
+	*len = n;
+	cw = wcwidth(wc);
+	return cw < 0 ? 1 : cw;
+}
+
+/* Display columns of s. */
+static int
+text_width(const char *s)
+{
+	int n = 0;
+	size_t len;
+
+	while (*s != '\0') {
+		n += char_width(s, &len);
+		s += len;
+	}
+	return n;
+}
+
+/* Bytes of the longest prefix of s that is at most cols columns wide. */
 static size_t
 clip_bytes(const char *s, int cols)
 {
-	size_t i = 0;
-	int n = 0;
+	size_t i = 0, len;
+	int n = 0, cw;
 
-	while (s[i] != '\0' && n < cols) {
-		i++;
-		while (((unsigned char)s[i] & 0xc0) == 0x80)
-			i++;
-		n++;
+	while (s[i] != '\0') {
+		cw = char_width(s + i, &len);
+		if (n + cw > cols)
+			break;
+		n += cw;
+		i += len;
 	}
 	return i;
+}
+
+/* Puts s as it is (already escaped) at y,x, at most cols columns. */
+static void
+put_raw(WINDOW *w, int y, int x, const char *s, int cols, attr_t a)
+{
+	size_t n;
+
+	if (cols <= 0 || s == NULL)
+		return;
+	n = clip_bytes(s, cols);
+	wattron(w, a);
+	wmove(w, y, x);
+	if (n > 0)
+		waddnstr(w, s, (int)n);
+	wattroff(w, a);
 }
 
 void
@@ -99,9 +157,7 @@ vu_put(WINDOW *w, int y, int x, const char *s, int cols, attr_t a)
 	if (cols <= 0 || s == NULL)
 		return;
 	e = text_escape(s);
-	wattron(w, a);
-	mvwaddnstr(w, y, x, e, (int)clip_bytes(e, cols));
-	wattroff(w, a);
+	put_raw(w, y, x, e, cols, a);
 	free(e);
 }
 
@@ -114,19 +170,111 @@ vu_fill(WINDOW *w, int y, int x, int cols, attr_t a)
 	wattroff(w, a);
 }
 
+/*
+ * The breadcrumb in cols columns.  Too long, it loses names from its
+ * middle, then its start, never its end: "Main menu > … > MAIL > SMTP",
+ * else "… > SMTP", says where one is.  Cut at a " > " where one fits,
+ * else mid-name.  Caller frees.
+ */
+static char *
+fit_crumb(const char *crumb, int cols)
+{
+	const char *ell = use_utf8 ? "\xe2\x80\xa6" : "...";
+	int ew = use_utf8 ? 1 : 3, hw;
+	char *e = text_escape(crumb), *r;
+	const char *p, *head_end;
+	size_t len;
+
+	if (text_width(e) <= cols || cols <= ew)
+		return e;
+	head_end = strstr(e, " > ");
+	if (head_end != NULL) {
+		char *head = strndup(e, (size_t)(head_end - e));
+
+		hw = text_width(head);
+		for (p = strstr(head_end + 3, " > "); p != NULL;
+		    p = strstr(p + 3, " > "))
+			if (hw + 3 + ew + text_width(p) <= cols) {
+				r = xasprintf("%s > %s%s", head, ell, p);
+				free(head);
+				free(e);
+				return r;
+			}
+		free(head);
+	}
+	for (p = head_end; p != NULL; p = strstr(p + 1, " > "))
+		if (text_width(p) + ew <= cols)
+			break;
+	if (p == NULL) {
+		/* Even the last name is too long: its end, then. */
+		p = e;
+		while (*p != '\0' && text_width(p) + ew > cols) {
+			char_width(p, &len);
+			p += len;
+		}
+	}
+	r = xasprintf("%s%s", ell, p);
+	free(e);
+	return r;
+}
+
+/*
+ * The key hints (separated by two blanks) in cols columns: whole hints
+ * only, the first ones (what the keys do on this field) and the last one
+ * (how to quit) kept, those in between dropped.  Caller frees.
+ */
+static char *
+fit_keys(const char *keys, int cols)
+{
+	const char *last = keys, *p;
+	char *r;
+	size_t n;
+
+	if (text_width(keys) <= cols)
+		return xstrdup(keys);
+	for (p = strstr(keys, "  "); p != NULL; p = strstr(p + 2, "  "))
+		last = p + 2;
+	r = xstrdup("");
+	for (p = keys; p < last; ) {
+		char *cand;
+
+		n = strcspn(p, " ");
+		while (p[n] == ' ' && p[n + 1] != ' ' && p[n] != '\0')
+			n += 1 + strcspn(p + n + 1, " ");
+		cand = xasprintf("%s%.*s  %s", r, (int)n, p, last);
+		if (p + n >= last || text_width(cand) > cols) {
+			free(cand);
+			break;
+		}
+		free(cand);
+		cand = xasprintf("%s%.*s  ", r, (int)n, p);
+		free(r);
+		r = cand;
+		p += n;
+		while (*p == ' ')
+			p++;
+	}
+	p = xasprintf("%s%s", r, last);
+	free(r);
+	return (char *)p;
+}
+
 void
 vu_frame(WINDOW *w, const char *crumb, const char *msg, bool error,
     const char *keys)
 {
 	int h = getmaxy(w), wd = getmaxx(w);
+	char *c = fit_crumb(crumb, wd - 2), *k = fit_keys(keys, wd - 2);
 
 	vu_fill(w, 0, 0, wd, vu_attr(VS_HEADER));
-	vu_put(w, 0, 1, crumb, wd - 2, vu_attr(VS_HEADER) | A_BOLD);
+	put_raw(w, 0, 1, c, wd - 2, vu_attr(VS_HEADER) | A_BOLD);
 	if (msg != NULL)
 		vu_put(w, h - 2, 1, msg, wd - 2, error ? vu_attr(VS_ERROR) :
 		    A_BOLD);
 	vu_fill(w, h - 1, 0, wd, vu_attr(VS_HEADER));
-	vu_put(w, h - 1, 1, keys, wd - 2, vu_attr(VS_HEADER));
+	vu_put(w, h - 1, 1, k, wd - 2, vu_attr(VS_HEADER));
+	free(c);
+	free(k);
 }
 
 void
@@ -206,17 +354,22 @@ vu_field(WINDOW *w, int y, int x, const struct ui_field *f, bool focused,
 		}
 		return;
 	} else {
+		/*
+		 * The escaped text, shown from its start; focused, scrolled
+		 * so that the cursor (in display columns) is in the box.
+		 */
 		char *e = text_escape(f->text);
 		char *pre = strndup(f->text, f->cursor);
 		char *epre = text_escape(pre);
-		int ccol = (int)text_utf8_length(epre), skip = 0;
+		int ccol = text_width(epre), skip = 0;
 		const char *p = e;
+		size_t len;
 
-		if (ccol >= valuew)
-			skip = ccol - valuew + 1;
-		for (int i = 0; i < skip && *p; i++)
-			p += clip_bytes(p, 1);
-		vu_put(w, y, c + 1, p, valuew, focused ? fa :
+		while (focused && ccol - skip >= valuew && *p != '\0') {
+			skip += char_width(p, &len);
+			p += len;
+		}
+		put_raw(w, y, c + 1, p, valuew, focused ? fa :
 		    A_UNDERLINE | la);
 		if (focused && cy != NULL) {
 			*cy = y;
