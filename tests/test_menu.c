@@ -918,3 +918,99 @@ Test(menu, test_of_a_silent_server_is_cancelled_by_esc)
 	close(fd);
 	free(kv_port);
 }
+
+/*
+ * The issue's "done when": an implicit-TLS PLAIN profile configured from
+ * the menu alone (a new profile, nothing prepared with gwadmin set), and
+ * the engine sends with it.
+ */
+Test(menu, implicit_plain_profile_from_the_menu_alone_then_the_engine_sends)
+{
+	struct tu_server *srv;
+	char *ca = tu_cert("ca.pem"), *cert = tu_cert("good.pem");
+	char *key = tu_cert("good-key.pem"), *mail = xasprintf("%s/mail", dir);
+	char *port, *eml, *text;
+	const char *sargs[] = { "--mode", "implicit", "--cert", cert, "--key",
+	    key, "--auth", "--user", "bob", "--password", PASSWORD,
+	    "--maildir", mail, NULL };
+	struct tu_run r;
+
+	srv = tu_server_start("smtpd.py", sargs);
+	port = xasprintf("%d", tu_server_port(srv));
+	never = PASSWORD;
+	menu_open(80, 24);
+	to_smtp();
+	wait_for("Profiles (0)");
+	tu_tmux_keys(tm, "IC", NULL);
+	wait_for(">Name:");
+	tu_tmux_text(tm, "corp");
+	tabs(2);
+	wait_for(">Host:");
+	tu_tmux_text(tm, "localhost");
+	tu_tmux_keys(tm, "Tab", NULL);
+	wait_for(">Port:");
+	tu_tmux_keys(tm, "BSpace", "BSpace", "BSpace", "BSpace", NULL);
+	tu_tmux_text(tm, port);
+	tabs(2);
+	wait_for(">From:");
+	tu_tmux_text(tm, "gw@example.com");
+	tu_tmux_keys(tm, "Tab", NULL);
+	wait_for(">To:");
+	tu_tmux_text(tm, "ops@example.com");
+	tabs(3);	/* EHLO, comment, Advanced */
+	wait_for(">[ Advanced... ]");
+	tu_tmux_keys(tm, "Enter", NULL);
+	/* A new profile starts with Use SSL/TLS ticked, implicit. */
+	wait_for(">[x] Use SSL/TLS");
+	wait_for("(\xe2\x80\xa2) Implicit");
+	tabs(3);	/* mode, verify, CA file (STARTTLS does not apply) */
+	wait_for(">CA file:");
+	tu_tmux_text(tm, ca);
+	tabs(3);	/* fingerprint, minimum TLS, authentication */
+	wait_for(">Authentication:");
+	tu_tmux_keys(tm, "Right", "Space", NULL);
+	wait_for("(\xe2\x80\xa2) PLAIN");
+	tu_tmux_keys(tm, "Tab", NULL);
+	wait_for(">Login:");
+	tu_tmux_text(tm, "bob");
+	tu_tmux_keys(tm, "Tab", NULL);
+	wait_for(">Password:");
+	tu_tmux_text(tm, PASSWORD);
+	tabs(6);
+	wait_for(">[ OK ]");
+	tu_tmux_keys(tm, "Enter", NULL);
+	wait_gone("> Advanced");
+	tabs(2);	/* Test, Save */
+	wait_for(">[ Save ]");
+	tu_tmux_keys(tm, "Enter", NULL);
+	wait_for("Saved profile 'corp'.");
+	tu_tmux_keys(tm, "F10", NULL);
+	assert_exit0();
+
+	{
+		const char *argv[] = { getenv("GWENGINE"), "--db", db, "send",
+		    "--profile", "corp", "--subject", "from the menu", NULL };
+
+		cr_assert_not_null(argv[0], "GWENGINE is not set");
+		tu_run_cmd(&r, "configured in the menu\n", argv);
+	}
+	cr_assert_eq(r.status, 0, "gwengine send: exit %d\n%s", r.status,
+	    r.err);
+	cr_assert(strstr(r.err, "tls=TLS1."), "%s", r.err);
+	cr_assert(strstr(r.err, "auth=plain"), "%s", r.err);
+	cr_assert_null(strstr(r.err, PASSWORD));
+	tu_run_free(&r);
+	eml = xasprintf("%s/0001.eml", mail);
+	text = tu_read_file(eml, NULL);
+	cr_assert_not_null(text, "nothing reached the server");
+	cr_assert(strstr(text, "configured in the menu"), "%s", text);
+	cr_assert(strstr(text, "To: ops@example.com"), "%s", text);
+	free(text);
+	free(eml);
+	tu_server_stop(srv);
+	free(port);
+	free(mail);
+	free(ca);
+	free(cert);
+	free(key);
+}
