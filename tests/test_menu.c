@@ -8,6 +8,11 @@
  * only what an administrator at the keyboard sees and gets.
  */
 #include <criterion/criterion.h>
+#include <errno.h>
+#include <sys/wait.h>
+#include <signal.h>
+#include <poll.h>
+#include <pty.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1013,4 +1018,54 @@ Test(menu, implicit_plain_profile_from_the_menu_alone_then_the_engine_sends)
 	free(ca);
 	free(cert);
 	free(key);
+}
+
+/*
+ * A menu whose terminal goes away (closed, hung up, SIGHUP ignored as
+ * under nohup) ends instead of spinning on a dead terminal.
+ */
+Test(menu, exits_when_its_terminal_goes_away)
+{
+	struct winsize ws = { .ws_row = 24, .ws_col = 80 };
+	char buf[4096], *seen = xstrdup("");
+	int master, status = 0;
+	bool exited = false;
+	pid_t pid;
+
+	pid = forkpty(&master, NULL, NULL, &ws);
+	cr_assert(pid != -1, "forkpty: %s", strerror(errno));
+	if (pid == 0) {
+		signal(SIGHUP, SIG_IGN);
+		setenv("TERM", "xterm", 1);
+		execl(getenv("GWADMIN"), "gwadmin", "--db", db, (char *)NULL);
+		_exit(127);
+	}
+	/* The first screen, within 10 s. */
+	for (int i = 0; i < 100 && strstr(seen, "Connectivity") == NULL; i++) {
+		struct pollfd pfd = { master, POLLIN, 0 };
+		ssize_t n;
+
+		if (poll(&pfd, 1, 100) <= 0)
+			continue;
+		if ((n = read(master, buf, sizeof buf - 1)) <= 0)
+			break;
+		buf[n] = '\0';
+		seen = xasprintf("%s%s", seen, buf);
+	}
+	cr_assert(strstr(seen, "Connectivity"), "no menu on the pty:\n%s", seen);
+	free(seen);
+	close(master);
+	for (int i = 0; i < 100 && !exited; i++) {
+		struct timespec tick = { 0, 100000000 };
+
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			exited = true;
+		else
+			nanosleep(&tick, NULL);
+	}
+	if (!exited) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+	}
+	cr_assert(exited, "gwadmin still ran 10 s after its terminal closed");
 }

@@ -11,6 +11,7 @@
 #include <langinfo.h>
 #include <limits.h>
 #include <locale.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -339,6 +340,17 @@ handle_key(struct loop *l, int key)
 		do_request(l, &r);
 }
 
+/* Whether the terminal on standard input has hung up or been closed. */
+static bool
+terminal_gone(void)
+{
+	struct pollfd pfd = { STDIN_FILENO, POLLIN, 0 };
+
+	if (poll(&pfd, 1, 0) == -1)
+		return errno != EINTR;
+	return (pfd.revents & (POLLHUP | POLLERR | POLLNVAL)) != 0;
+}
+
 int
 menu_run(struct store *s, char **cause)
 {
@@ -374,6 +386,14 @@ menu_run(struct store *s, char **cause)
 		wtimeout(stdscr, l.test_pid > 0 ? 50 : -1);
 		rc = wget_wch(stdscr, &ch);
 		if (rc == ERR) {
+			/*
+			 * Without a time-out ERR means the terminal is gone
+			 * (hung up, closed); with one, it is the probe's tick
+			 * unless the terminal hung up.  Either way, a menu
+			 * without its terminal ends instead of spinning.
+			 */
+			if (l.test_pid <= 0 || terminal_gone())
+				break;
 			test_poll(&l);
 			continue;
 		}
