@@ -1050,7 +1050,12 @@ Test(menu, exits_when_its_terminal_goes_away)
 		if ((n = read(master, buf, sizeof buf - 1)) <= 0)
 			break;
 		buf[n] = '\0';
-		seen = xasprintf("%s%s", seen, buf);
+		{
+			char *more = xasprintf("%s%s", seen, buf);
+
+			free(seen);
+			seen = more;
+		}
 	}
 	cr_assert(strstr(seen, "Connectivity"), "no menu on the pty:\n%s", seen);
 	free(seen);

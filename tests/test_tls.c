@@ -338,10 +338,18 @@ tcp_connect(const char *host, int port)
 	snprintf(portstr, sizeof portstr, "%d", port);
 	error = getaddrinfo(host, portstr, &hints, &res);
 	cr_assert(error == 0, "%s: %s", host, gai_strerror(error));
-	fd = socket(res->ai_family, SOCK_STREAM, 0);
-	cr_assert(fd != -1);
-	cr_assert(connect(fd, res->ai_addr, res->ai_addrlen) == 0,
-	    "connect %s:%d: %s", host, port, strerror(errno));
+	/* "localhost" may name ::1 and 127.0.0.1: try each, as a client does. */
+	fd = -1;
+	for (struct addrinfo *ai = res; ai != NULL && fd == -1; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, SOCK_STREAM, 0);
+		cr_assert(fd != -1);
+		if (connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
+			error = errno;
+			close(fd);
+			fd = -1;
+		}
+	}
+	cr_assert(fd != -1, "connect %s:%d: %s", host, port, strerror(error));
 	freeaddrinfo(res);
 	return fd;
 }
