@@ -124,84 +124,6 @@ tu_require_servers(void)
 	cr_skip_test("%s is not installed", missing);
 }
 
-/* Appends what is readable on fd to *buf; false at end of file or error. */
-static bool
-drain(int fd, char **buf, size_t *len)
-{
-	char chunk[8192];
-	ssize_t n = read(fd, chunk, sizeof chunk);
-
-	if (n <= 0)
-		return false;
-	*buf = xreallocarray(*buf, *len + (size_t)n + 1, 1);
-	memcpy(*buf + *len, chunk, (size_t)n);
-	*len += (size_t)n;
-	(*buf)[*len] = '\0';
-	return true;
-}
-
-void
-tu_run_cmd(struct tu_run *r, const char *in, const char *const *argv)
-{
-	int pin[2], pout[2], perr[2], status;
-	size_t olen = 0, elen = 0;
-	pid_t pid;
-
-	cr_assert(pipe2(pin, O_CLOEXEC) == 0 && pipe2(pout, O_CLOEXEC) == 0 &&
-	    pipe2(perr, O_CLOEXEC) == 0, "pipe: %s", strerror(errno));
-	pid = fork();
-	cr_assert(pid != -1, "fork: %s", strerror(errno));
-	if (pid == 0) {
-		dup2(pin[0], 0);
-		dup2(pout[1], 1);
-		dup2(perr[1], 2);
-		execvp(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	close(pin[0]);
-	close(pout[1]);
-	close(perr[1]);
-	signal(SIGPIPE, SIG_IGN);
-	if (in != NULL) {
-		/* Small inputs only: tests pass files for anything large. */
-		size_t len = strlen(in);
-
-		while (len > 0) {
-			ssize_t n = write(pin[1], in, len);
-
-			if (n <= 0)
-				break;
-			in += n;
-			len -= (size_t)n;
-		}
-	}
-	close(pin[1]);
-	r->out = xstrdup("");
-	r->err = xstrdup("");
-	{
-		struct pollfd pfd[2] = { { pout[0], POLLIN, 0 }, { perr[0], POLLIN, 0 } };
-		int open_fds = 2;
-
-		while (open_fds > 0) {
-			if (poll(pfd, 2, -1) == -1 && errno != EINTR)
-				break;
-			if (pfd[0].revents && !drain(pout[0], &r->out, &olen)) {
-				pfd[0].fd = -1;
-				open_fds--;
-			}
-			if (pfd[1].revents && !drain(perr[0], &r->err, &elen)) {
-				pfd[1].fd = -1;
-				open_fds--;
-			}
-		}
-	}
-	close(pout[0]);
-	close(perr[0]);
-	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
-		;
-	r->status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
 struct tu_server *
 tu_server_start(const char *script, const char *const *args)
 {
@@ -455,7 +377,7 @@ tu_read_for(int fd, int ms, size_t *lenp, bool *eof)
 
 		if (left <= 0 || poll(&pfd, 1, (int)left) <= 0)
 			break;
-		if (!drain(fd, &buf, &len)) {
+		if (!tu_drain(fd, &buf, &len)) {
 			*eof = true;
 			break;
 		}

@@ -49,12 +49,6 @@ void	 tu_server_stop(struct tu_server *s);
 char	*tu_certs_dir(void);
 char	*tu_cert(const char *name);
 
-/*
- * Runs argv[0] (searched in PATH) with argv, stdin from in (NULL: empty),
- * capturing stdout and stderr; like tu_gwadmin().
- */
-void	 tu_run_cmd(struct tu_run *r, const char *in, const char *const *argv);
-
 /* A TCP connection to 127.0.0.1:port; fails the test if refused. */
 int	 tu_connect(int port);
 /* Writes the whole string; fails the test on error. */

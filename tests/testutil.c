@@ -84,9 +84,9 @@ tu_read_file(const char *path, size_t *lenp)
 	return buf;
 }
 
-/* Appends what is readable on fd to *buf; returns false at end of file. */
-static bool
-drain(int fd, char **buf, size_t *len)
+/* Appends what is readable on fd to *buf; false at end of file or error. */
+bool
+tu_drain(int fd, char **buf, size_t *len)
 {
 	char chunk[8192];
 	ssize_t n = read(fd, chunk, sizeof chunk);
@@ -101,34 +101,23 @@ drain(int fd, char **buf, size_t *len)
 }
 
 void
-tu_gwadmin(struct tu_run *r, const char *in, const char *const *argv)
+tu_run_cmd(struct tu_run *r, const char *in, const char *const *argv)
 {
-	const char *prog = getenv("GWADMIN");
 	int pin[2], pout[2], perr[2], status;
-	size_t argc = 0, olen = 0, elen = 0;
-	const char **args;
+	size_t olen = 0, elen = 0;
 	pid_t pid;
 
-	cr_assert_not_null(prog, "GWADMIN is not set (run through meson test)");
-	while (argv[argc] != NULL)
-		argc++;
-	args = xcalloc(argc + 2, sizeof *args);
-	args[0] = prog;
-	memcpy(args + 1, argv, argc * sizeof *args);
-	cr_assert(pipe(pin) == 0 && pipe(pout) == 0 && pipe(perr) == 0);
+	cr_assert(pipe2(pin, O_CLOEXEC) == 0 && pipe2(pout, O_CLOEXEC) == 0 &&
+	    pipe2(perr, O_CLOEXEC) == 0, "pipe: %s", strerror(errno));
 	pid = fork();
-	cr_assert(pid != -1);
+	cr_assert(pid != -1, "fork: %s", strerror(errno));
 	if (pid == 0) {
 		dup2(pin[0], 0);
 		dup2(pout[1], 1);
 		dup2(perr[1], 2);
-		close(pin[1]);
-		close(pout[0]);
-		close(perr[0]);
-		execv(prog, (char *const *)args);
+		execvp(argv[0], (char *const *)argv);
 		_exit(127);
 	}
-	free(args);
 	close(pin[0]);
 	close(pout[1]);
 	close(perr[1]);
@@ -154,13 +143,13 @@ tu_gwadmin(struct tu_run *r, const char *in, const char *const *argv)
 		int open_fds = 2;
 
 		while (open_fds > 0) {
-			if (poll(pfd, 2, -1) == -1)
+			if (poll(pfd, 2, -1) == -1 && errno != EINTR)
 				break;
-			if (pfd[0].revents && !drain(pout[0], &r->out, &olen)) {
+			if (pfd[0].revents && !tu_drain(pout[0], &r->out, &olen)) {
 				pfd[0].fd = -1;
 				open_fds--;
 			}
-			if (pfd[1].revents && !drain(perr[0], &r->err, &elen)) {
+			if (pfd[1].revents && !tu_drain(perr[0], &r->err, &elen)) {
 				pfd[1].fd = -1;
 				open_fds--;
 			}
@@ -168,8 +157,26 @@ tu_gwadmin(struct tu_run *r, const char *in, const char *const *argv)
 	}
 	close(pout[0]);
 	close(perr[0]);
-	waitpid(pid, &status, 0);
+	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
+		;
 	r->status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+void
+tu_gwadmin(struct tu_run *r, const char *in, const char *const *argv)
+{
+	const char *prog = getenv("GWADMIN");
+	const char **args;
+	size_t argc = 0;
+
+	cr_assert_not_null(prog, "GWADMIN is not set (run through meson test)");
+	while (argv[argc] != NULL)
+		argc++;
+	args = xcalloc(argc + 2, sizeof *args);
+	args[0] = prog;
+	memcpy(args + 1, argv, argc * sizeof *args);
+	tu_run_cmd(r, in, args);
+	free(args);
 }
 
 void

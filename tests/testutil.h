@@ -5,6 +5,7 @@
 #ifndef GWSMTP_TESTS_TESTUTIL_H
 #define GWSMTP_TESTS_TESTUTIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* A fresh directory under $TMPDIR, removed by the caller via tu_rmtree(). */
@@ -28,6 +29,13 @@ struct tu_run {
  * its own process, so setenv() in a test is local to it).
  */
 void	 tu_gwadmin(struct tu_run *r, const char *in, const char *const *argv);
+/*
+ * Runs argv[0] (searched in PATH) with argv the same way: stdin from in
+ * (NULL: empty), stdout and stderr captured.
+ */
+void	 tu_run_cmd(struct tu_run *r, const char *in, const char *const *argv);
 void	 tu_run_free(struct tu_run *r);
+/* Appends what one read(2) of fd gives to *buf; false at end of file. */
+bool	 tu_drain(int fd, char **buf, size_t *len);
 
 #endif
