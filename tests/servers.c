@@ -386,3 +386,20 @@ tu_read_for(int fd, int ms, size_t *lenp, bool *eof)
 		*lenp = len;
 	return buf;
 }
+
+int
+tu_free_port(void)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	socklen_t len = sizeof sin;
+	int fd, port;
+
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	cr_assert(fd != -1);
+	cr_assert(bind(fd, (struct sockaddr *)&sin, sizeof sin) == 0);
+	cr_assert(getsockname(fd, (struct sockaddr *)&sin, &len) == 0);
+	port = ntohs(sin.sin_port);
+	close(fd);
+	return port;
+}

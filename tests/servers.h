@@ -49,6 +49,12 @@ void	 tu_server_stop(struct tu_server *s);
 char	*tu_certs_dir(void);
 char	*tu_cert(const char *name);
 
+/*
+ * A loopback port nobody listens on: bound a moment ago, then closed (for
+ * a server to take, or for a client to find refused).
+ */
+int	 tu_free_port(void);
+
 /* A TCP connection to 127.0.0.1:port; fails the test if refused. */
 int	 tu_connect(int port);
 /* Writes the whole string; fails the test on error. */

@@ -187,24 +187,6 @@ serve(const char *script, ...)
 	return serve_argv(script, args);
 }
 
-/* A port nobody listens on: bound a moment ago, then closed. */
-static int
-closed_port(void)
-{
-	struct sockaddr_in sin = { .sin_family = AF_INET };
-	socklen_t len = sizeof sin;
-	int fd, port;
-
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	fd = socket(AF_INET, SOCK_STREAM, 0);
-	cr_assert(fd != -1);
-	cr_assert(bind(fd, (struct sockaddr *)&sin, sizeof sin) == 0);
-	cr_assert(getsockname(fd, (struct sockaddr *)&sin, &len) == 0);
-	port = ntohs(sin.sin_port);
-	close(fd);
-	return port;
-}
-
 /* The server's command log. */
 static char *
 server_log(void)
@@ -1612,7 +1594,7 @@ Test(engine, tls11_only_refused)
 
 Test(engine, alt_host_when_main_is_down)
 {
-	int dead = closed_port(), port = serve("smtpd.py", NULL);
+	int dead = tu_free_port(), port = serve("smtpd.py", NULL);
 	struct tu_run r;
 
 	profile("p", NULL, "host=127.0.0.1", fmt("port=%d", dead), "tls=none",
@@ -1628,7 +1610,7 @@ Test(engine, alt_host_when_main_is_down)
 /* The log line names the server the attempt failed at. */
 Test(engine, alt_host_failure_is_logged_with_its_server)
 {
-	int dead = closed_port(), port;
+	int dead = tu_free_port(), port;
 	struct tu_run r;
 
 	port = serve("smtpd.py", "--mode", "implicit", "--cert",
@@ -1646,7 +1628,7 @@ Test(engine, alt_host_failure_is_logged_with_its_server)
 
 Test(engine, every_host_down)
 {
-	int dead = closed_port(), dead2 = closed_port();
+	int dead = tu_free_port(), dead2 = tu_free_port();
 	struct tu_run r;
 
 	profile("p", NULL, "host=127.0.0.1", fmt("port=%d", dead), "tls=none",
@@ -2261,7 +2243,7 @@ Test(engine, message_line_too_long)
 static void
 dead_profile(const char *k1, const char *k2)
 {
-	profile("p", NULL, "host=127.0.0.1", fmt("port=%d", closed_port()),
+	profile("p", NULL, "host=127.0.0.1", fmt("port=%d", tu_free_port()),
 	    "tls=none", k1 ? k1 : "timeout=5", k2 ? k2 : "retries=0", NULL);
 }
 

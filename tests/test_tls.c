@@ -100,24 +100,6 @@ certtool_pin(const char *name)
 	return xasprintf("sha256:%s", line);
 }
 
-/* A port that was free a moment ago. */
-static int
-free_port(void)
-{
-	struct sockaddr_in sin = { .sin_family = AF_INET };
-	socklen_t len = sizeof sin;
-	int fd, port;
-
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	fd = socket(AF_INET, SOCK_STREAM, 0);
-	cr_assert(fd != -1);
-	cr_assert(bind(fd, (struct sockaddr *)&sin, sizeof sin) == 0);
-	cr_assert(getsockname(fd, (struct sockaddr *)&sin, &len) == 0);
-	port = ntohs(sin.sin_port);
-	close(fd);
-	return port;
-}
-
 /*
  * Reads the server's output until a whole line containing what has come,
  * and returns that line (in serv.log, up to its newline); NULL if the
@@ -221,7 +203,7 @@ serv_start(const char *name, const char *priority, ...)
 	key = tu_cert(file);
 	free(file);
 	for (attempt = 0; attempt < 5; attempt++) {
-		serv.port = free_port();
+		serv.port = tu_free_port();
 		port = xasprintf("%d", serv.port);
 		argc = 0;
 		argv[argc++] = "gnutls-serv";
