@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "core/profile.h"
+#include "core/queue.h"
 
 struct store;
 
@@ -32,7 +33,7 @@ enum store_status {
 };
 
 /* The schema version this build writes (PRAGMA user_version). */
-#define STORE_SCHEMA_VERSION	1
+#define STORE_SCHEMA_VERSION	2
 
 /*
  * The database path when --db is not given: $GWSMTP_DB, else
@@ -119,6 +120,141 @@ struct store_audit {
 /* Calls fn for each audit row, oldest first; fn returns non-zero to stop. */
 int	 store_audit_foreach(struct store *s,
 	     int (*fn)(const struct store_audit *row, void *arg), void *arg,
+	     char **cause);
+
+/*
+ * A change to the configuration (profiles, settings) since a generation
+ * was read: *gen is the newest audit row's id, which every such change
+ * writes in its own transaction.  Cheap: one index lookup.
+ */
+int	 store_config_generation(struct store *s, long long *gen,
+	     char **cause);
+
+/* The outbound queue. */
+
+struct store_qrcpt {
+	char			*addr;
+	enum queue_rcpt_state	 state;
+	int			 code;		/* last reply's code, 0: none */
+	char			*reply;		/* its summary, or NULL */
+};
+
+struct store_qmsg {
+	long long		 id;		/* set by store_queue_add() */
+	char			*message_id;	/* the Message-ID header */
+	char			*profile;
+	char			*sender;
+	enum queue_state	 state;
+	int			 attempts;
+	bool			 held;		/* waiting for configuration:
+						   not an attempt */
+	time_t			 submitted;
+	time_t			 next_attempt;
+	time_t			 updated;
+	char			*last_reply;	/* or NULL */
+	size_t			 size;		/* bytes of data */
+	struct store_qrcpt	*rcpt;
+	size_t			 nrcpt;
+	char			*data;		/* DATA form (message_smtp_data);
+						   only from store_queue_claim */
+	size_t			 datalen;
+};
+
+/* Frees what m owns and zeroes it; NULL is a no-op. */
+void	 store_qmsg_clear(struct store_qmsg *m);
+/* Clears and frees an array of n messages. */
+void	 store_qmsg_free_array(struct store_qmsg *v, size_t n);
+
+/*
+ * Queues m (message_id, profile, sender, rcpt[].addr, data, datalen,
+ * submitted): state queued, every recipient pending, due at once.  Sets
+ * m->id.  Durable when it returns (synchronous=FULL), unless inside
+ * store_begin(), where store_commit() makes it so.
+ */
+int	 store_queue_add(struct store *s, struct store_qmsg *m, char **cause);
+
+/*
+ * Every queued message, oldest first, with recipients, without data.
+ * *out is an array of *n; free with store_qmsg_free_array().
+ */
+int	 store_queue_list(struct store *s, struct store_qmsg **out, size_t *n,
+	     char **cause);
+/* One message with recipients, without data; STORE_NOT_FOUND if absent. */
+int	 store_queue_get(struct store *s, long long id, struct store_qmsg *out,
+	     char **cause);
+
+/* Profiles that have messages due now, with how many each. */
+struct store_qdue {
+	char	*profile;
+	size_t	 count;
+};
+
+/*
+ * Due: queued or deferred with next_attempt <= now, or sending under a
+ * lease that ended (lease_until <= now).  *out is an array of *n sorted by
+ * profile name (free each profile and the array).  *next is the earliest
+ * next_attempt or lease end after now, 0 if none: when to look again.
+ */
+int	 store_queue_due(struct store *s, time_t now, struct store_qdue **out,
+	     size_t *n, time_t *next, char **cause);
+
+/*
+ * Claims at most max due messages of profile, oldest due first, for owner
+ * until lease_until, in one transaction: they become sending, and come
+ * back in *out with recipients and data (free with
+ * store_qmsg_free_array()).  *n is 0 when none is due.
+ */
+int	 store_queue_claim(struct store *s, const char *profile,
+	     const char *owner, time_t now, time_t lease_until, size_t max,
+	     struct store_qmsg **out, size_t *n, char **cause);
+
+/*
+ * Writes the outcome of an attempt on a message owner claimed: state,
+ * attempts, held, next_attempt, last_reply, and each recipient's state,
+ * code and reply; ends the lease; deletes the data once the state is
+ * final.  STORE_STALE, writing nothing, when owner no longer holds it (its
+ * lease ended and another engine took it).  Group several inside
+ * store_begin()/store_commit().
+ */
+int	 store_queue_record(struct store *s, const struct store_qmsg *m,
+	     const char *owner, time_t now, char **cause);
+
+/*
+ * Gives back, without an attempt, every message owner holds: each goes
+ * back to queued (never tried) or deferred, due as it was.  For a clean
+ * stop.  *n (may be NULL) is how many.
+ */
+int	 store_queue_release(struct store *s, const char *owner, size_t *n,
+	     char **cause);
+
+/* Extends to lease_until every lease owner holds. */
+int	 store_queue_renew(struct store *s, const char *owner,
+	     time_t lease_until, char **cause);
+
+/*
+ * Frees the leases of engines that are gone: for each distinct owner of a
+ * sending message, alive(owner, arg) says whether it still runs; a dead
+ * owner's messages are released as by store_queue_release().  *n (may be
+ * NULL) is how many messages were freed.
+ */
+int	 store_queue_recover(struct store *s,
+	     bool (*alive)(const char *owner, void *arg), void *arg,
+	     size_t *n, char **cause);
+
+/*
+ * Holds the due messages of profile (inactive, SMTP disabled, profile
+ * missing or invalid): held, last_reply = reason, next_attempt = until,
+ * attempts unchanged.  Only queued and deferred messages not under a live
+ * lease.  *n (may be NULL) is how many.
+ */
+int	 store_queue_hold(struct store *s, const char *profile,
+	     const char *reason, time_t now, time_t until, size_t *n,
+	     char **cause);
+/* Makes every held message due at now: the configuration changed. */
+int	 store_queue_wake_held(struct store *s, time_t now, char **cause);
+
+/* Deletes sent and failed messages last updated before before. */
+int	 store_queue_purge(struct store *s, time_t before, size_t *n,
 	     char **cause);
 
 #endif

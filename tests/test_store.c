@@ -1,12 +1,16 @@
 /*
  * tests/test_store.c: store/store_sqlite.c: file creation and permission
  * rules, refusal of foreign or newer files, migrations, profile CRUD, stale
- * edits, change detection, the audit trail, transactions, locking and the
- * wiping of old secrets from disk.
+ * edits, change detection, the audit trail, transactions, locking, the
+ * wiping of old secrets from disk, and the outbound queue (suite "queue":
+ * claims, leases, outcomes, holds, purges).
  *
  * Each test runs in its own process with its own temporary directory.  Two
  * struct store handles on one file stand for two programs: SQLite locks
- * them against each other as it would two processes.
+ * them against each other as it would two processes.  A few checks read
+ * the file with SQLite directly, as another program would, where the
+ * store's interface cannot tell (a message body left behind, the schema a
+ * migration made).
  */
 #include <criterion/criterion.h>
 
@@ -22,7 +26,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "core/profile.h"
+#include "core/queue.h"
 #include "core/xmalloc.h"
 #include "store/store.h"
 #include "tests/testutil.h"
@@ -243,6 +250,61 @@ on_disk(const char *needle)
 	free(wal);
 	free(shm);
 	return found;
+}
+
+/* Runs sql on the database file with SQLite itself; returns its integer. */
+static long long
+sql_int(const char *sql)
+{
+	sqlite3		*h = NULL;
+	sqlite3_stmt	*st = NULL;
+	long long	 v;
+
+	cr_assert_eq(sqlite3_open_v2(db, &h, SQLITE_OPEN_READWRITE, NULL),
+	    SQLITE_OK, "open %s", db);
+	cr_assert_eq(sqlite3_prepare_v2(h, sql, -1, &st, NULL), SQLITE_OK,
+	    "%s: %s", sql, sqlite3_errmsg(h));
+	cr_assert_eq(sqlite3_step(st), SQLITE_ROW, "%s: %s", sql,
+	    sqlite3_errmsg(h));
+	v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+	return v;
+}
+
+/* Runs sql (statements without results) on the closed database file. */
+static void
+sql_exec(const char *sql)
+{
+	sqlite3	*h = NULL;
+	char	*err = NULL;
+
+	cr_assert_eq(sqlite3_open_v2(db, &h, SQLITE_OPEN_READWRITE, NULL),
+	    SQLITE_OK, "open %s", db);
+	cr_assert_eq(sqlite3_exec(h, sql, NULL, NULL, &err), SQLITE_OK,
+	    "%s: %s", sql, err ? err : "");
+	sqlite3_close(h);
+}
+
+/* Runs sql on the database file; returns its text (caller frees). */
+static char *
+sql_text(const char *sql)
+{
+	sqlite3		*h = NULL;
+	sqlite3_stmt	*st = NULL;
+	const char	*t;
+	char		*v;
+
+	cr_assert_eq(sqlite3_open_v2(db, &h, SQLITE_OPEN_READWRITE, NULL),
+	    SQLITE_OK, "open %s", db);
+	cr_assert_eq(sqlite3_prepare_v2(h, sql, -1, &st, NULL), SQLITE_OK,
+	    "%s: %s", sql, sqlite3_errmsg(h));
+	cr_assert_eq(sqlite3_step(st), SQLITE_ROW, "%s", sql);
+	t = (const char *)sqlite3_column_text(st, 0);
+	v = xstrdup(t != NULL ? t : "");
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+	return v;
 }
 
 /* The audit trail, copied out. */
@@ -585,7 +647,7 @@ Test(store, migrates_an_empty_file)
 	cr_assert_eq(store_changed(s, &changed, &cause), STORE_OK);
 	settings_clear(&set);
 	store_close(s);
-	cr_assert_eq(header_u32(db, 60), 1);
+	cr_assert_eq(header_u32(db, 60), STORE_SCHEMA_VERSION);
 	profile_free(p);
 }
 
@@ -602,7 +664,7 @@ Test(store, reopening_keeps_data_and_does_not_migrate_again)
 	cr_assert_eq(q->revision, 1);
 	cr_assert_eq(audit_count(s), 1, "the trail of the first session");
 	store_close(s);
-	cr_assert_eq(header_u32(db, 60), 1);
+	cr_assert_eq(header_u32(db, 60), STORE_SCHEMA_VERSION);
 	profile_free(p);
 	profile_free(q);
 }
@@ -647,6 +709,56 @@ Test(store, programs_racing_to_create_the_database_all_succeed)
 	cr_assert_eq(audit_count(s), N);
 	store_close(s);
 	cr_assert_eq(header_u32(db, 60), STORE_SCHEMA_VERSION);
+}
+
+/* The queue tables, indexes included, as sqlite_schema holds them. */
+static const char queue_schema_sql[] = "SELECT group_concat(sql, ';') FROM "
+    "(SELECT sql FROM sqlite_schema WHERE tbl_name LIKE 'queue%' "
+    "ORDER BY name)";
+
+Test(store, migrates_a_version_1_database_keeping_its_profiles)
+{
+	struct store		*s = open_ok(db);
+	struct profile		*p = full_profile("kept"), *q;
+	struct store_qmsg	*v = NULL;
+	bool			 changed[PROFILE_KEY_COUNT];
+	char			*want, *got, *cause = NULL;
+	size_t			 n = 9;
+
+	put_ok(s, p, true);
+	store_close(s);
+	want = sql_text(queue_schema_sql);
+	cr_assert(strstr(want, "CREATE TABLE queue_data") != NULL, "%s", want);
+
+	/*
+	 * Back to what version 1 wrote: the 0 -> 1 step made profiles,
+	 * settings and audit and nothing else, and it is never edited.
+	 */
+	sql_exec("DROP TABLE queue_data; DROP TABLE queue_rcpt; "
+	    "DROP TABLE queue; PRAGMA user_version = 1;");
+	cr_assert_eq(header_u32(db, 60), 1);
+	cr_assert_eq(sql_int("SELECT count(*) FROM sqlite_schema WHERE "
+	    "tbl_name LIKE 'queue%'"), 0, "no queue in version 1");
+
+	s = open_ok(db);
+	cr_assert_eq(sql_int("PRAGMA user_version"), 2, "migrated on open");
+	q = get_ok(s, "kept");
+	cr_assert_eq(profile_diff(p, q, changed), 0, "the profile is intact");
+	cr_assert_eq(q->revision, 1);
+	cr_assert_eq(audit_count(s), 1, "the trail is intact");
+	cr_assert_eq(store_queue_list(s, &v, &n, &cause), STORE_OK, "%s",
+	    cause ? cause : "");
+	cr_assert_eq(n, 0);
+	store_qmsg_free_array(v, n);
+	store_close(s);
+	cr_assert_eq(header_u32(db, 60), 2);
+
+	got = sql_text(queue_schema_sql);
+	cr_assert_str_eq(got, want, "the same queue schema as a new file");
+	free(want);
+	free(got);
+	profile_free(p);
+	profile_free(q);
 }
 
 /* Profiles. */
@@ -1174,4 +1286,1041 @@ Test(store, close_of_null_is_a_no_op)
 {
 	store_close(NULL);
 	cr_assert_eq(access(db, F_OK), -1, "nothing created");
+}
+
+/* The outbound queue. */
+
+TestSuite(queue, .init = setup, .fini = teardown);
+
+static const char *const one_rcpt[] = { "ops@example.org", NULL };
+static const char *const three_rcpt[] = {
+	"a@example.org", "b@example.org", "c@example.org", NULL
+};
+
+/*
+ * Fills m with a message of profile, submitted at submitted, to the
+ * NULL-terminated addresses rcpt.  Every field is allocated, as a caller's
+ * would be, so that store_qmsg_clear() frees it.
+ */
+static void
+qmsg_make(struct store_qmsg *m, const char *profile, time_t submitted,
+    const char *const *rcpt)
+{
+	static int	seq;
+	size_t		n = 0, i;
+
+	memset(m, 0, sizeof *m);
+	seq++;
+	m->message_id = xasprintf("<%d.%lld@gw.example.org>", seq,
+	    (long long)submitted);
+	m->profile = xstrdup(profile);
+	m->sender = xstrdup("gw@example.org");
+	while (rcpt[n] != NULL)
+		n++;
+	m->rcpt = xcalloc(n ? n : 1, sizeof *m->rcpt);
+	for (i = 0; i < n; i++)
+		m->rcpt[i].addr = xstrdup(rcpt[i]);
+	m->nrcpt = n;
+	m->data = xasprintf("Message-ID: %s\r\nSubject: number %d\r\n\r\n"
+	    "Body of number %d.\r\n", m->message_id, seq, seq);
+	m->datalen = strlen(m->data);
+	m->submitted = submitted;
+}
+
+static void
+add_ok(struct store *s, struct store_qmsg *m)
+{
+	char	*cause = NULL;
+	int	 rc;
+
+	rc = store_queue_add(s, m, &cause);
+	cr_assert_eq(rc, STORE_OK, "add: %d %s", rc, cause ? cause : "");
+	cr_assert_gt(m->id, 0, "add sets the id");
+}
+
+/* Queues a one-recipient message; returns its id. */
+static long long
+enqueue(struct store *s, const char *profile, time_t submitted)
+{
+	struct store_qmsg	m;
+	long long		id;
+
+	qmsg_make(&m, profile, submitted, one_rcpt);
+	add_ok(s, &m);
+	id = m.id;
+	store_qmsg_clear(&m);
+	return id;
+}
+
+static size_t
+claim(struct store *s, const char *profile, const char *owner, time_t now,
+    time_t until, size_t max, struct store_qmsg **v)
+{
+	size_t	 n = 99;
+	char	*cause = NULL;
+	int	 rc;
+
+	rc = store_queue_claim(s, profile, owner, now, until, max, v, &n,
+	    &cause);
+	cr_assert_eq(rc, STORE_OK, "claim: %d %s", rc, cause ? cause : "");
+	cr_assert_leq(n, max);
+	return n;
+}
+
+/* Claims, checks which ids came in which order, and frees them. */
+static void
+claim_ids(struct store *s, const char *profile, const char *owner,
+    time_t now, time_t until, size_t max, const long long *want,
+    size_t nwant)
+{
+	struct store_qmsg	*v = NULL;
+	size_t			 n, i;
+
+	n = claim(s, profile, owner, now, until, max, &v);
+	cr_assert_eq(n, nwant, "%s claimed %zu at %lld, want %zu", owner, n,
+	    (long long)now, nwant);
+	for (i = 0; i < n; i++)
+		cr_assert_eq(v[i].id, want[i], "claim %zu: got %lld, want %lld",
+		    i, v[i].id, want[i]);
+	store_qmsg_free_array(v, n);
+}
+
+static void
+qget(struct store *s, long long id, struct store_qmsg *m)
+{
+	char	*cause = NULL;
+	int	 rc;
+
+	rc = store_queue_get(s, id, m, &cause);
+	cr_assert_eq(rc, STORE_OK, "get %lld: %d %s", id, rc,
+	    cause ? cause : "");
+	cr_assert_null(m->data, "get never reads the data");
+}
+
+static enum queue_state
+state_of(struct store *s, long long id)
+{
+	struct store_qmsg	m;
+	enum queue_state	st;
+
+	qget(s, id, &m);
+	st = m.state;
+	store_qmsg_clear(&m);
+	return st;
+}
+
+/* Records m for owner at now; returns the status. */
+static int
+record(struct store *s, const struct store_qmsg *m, const char *owner,
+    time_t now)
+{
+	char	*cause = NULL;
+	int	 rc;
+
+	rc = store_queue_record(s, m, owner, now, &cause);
+	if (rc == STORE_STALE)
+		cr_assert(cause != NULL && strstr(cause, owner) != NULL,
+		    "a stale record says whose: %s", cause ? cause : "");
+	else
+		cr_assert(rc == STORE_OK || cause != NULL);
+	free(cause);
+	return rc;
+}
+
+static void
+set_reply(char **field, const char *reply)
+{
+	free(*field);
+	*field = reply != NULL ? xstrdup(reply) : NULL;
+}
+
+/* What an attempt that delivered to every recipient makes of m. */
+static void
+decide_sent(struct store_qmsg *m, time_t now)
+{
+	for (size_t i = 0; i < m->nrcpt; i++) {
+		m->rcpt[i].state = QUEUE_RCPT_SENT;
+		m->rcpt[i].code = 250;
+		set_reply(&m->rcpt[i].reply, "250 2.0.0 Ok: queued");
+	}
+	m->state = QUEUE_SENT;
+	m->attempts++;
+	m->next_attempt = now;
+	set_reply(&m->last_reply, "250 2.0.0 Ok: queued");
+}
+
+/* What an attempt that reached no server makes of m. */
+static void
+decide_deferred(struct store_qmsg *m, time_t next)
+{
+	m->state = QUEUE_DEFERRED;
+	m->attempts++;
+	m->next_attempt = next;
+	set_reply(&m->last_reply, "connection refused");
+}
+
+static long long
+data_rows(long long id)
+{
+	char		*sql;
+	long long	 n;
+
+	sql = xasprintf("SELECT count(*) FROM queue_data WHERE msg = %lld",
+	    id);
+	n = sql_int(sql);
+	free(sql);
+	return n;
+}
+
+static void
+assert_as_queued(const struct store_qmsg *got, const struct store_qmsg *want)
+{
+	cr_assert_eq(got->id, want->id);
+	cr_assert_str_eq(got->message_id, want->message_id);
+	cr_assert_str_eq(got->profile, want->profile);
+	cr_assert_str_eq(got->sender, want->sender);
+	cr_assert_eq(got->state, QUEUE_QUEUED);
+	cr_assert_eq(got->attempts, 0);
+	cr_assert(!got->held);
+	cr_assert_eq(got->submitted, want->submitted);
+	cr_assert_eq(got->next_attempt, want->submitted, "due at once");
+	cr_assert_eq(got->updated, want->submitted);
+	cr_assert_null(got->last_reply);
+	cr_assert_eq(got->size, want->datalen);
+	cr_assert_null(got->data, "no data in listings");
+	cr_assert_eq(got->datalen, 0);
+	cr_assert_eq(got->nrcpt, want->nrcpt);
+	for (size_t i = 0; i < got->nrcpt; i++) {
+		cr_assert_str_eq(got->rcpt[i].addr, want->rcpt[i].addr,
+		    "recipient %zu in order", i);
+		cr_assert_eq(got->rcpt[i].state, QUEUE_RCPT_PENDING);
+		cr_assert_eq(got->rcpt[i].code, 0);
+		cr_assert_null(got->rcpt[i].reply);
+	}
+}
+
+Test(queue, add_then_list_and_get_round_trip)
+{
+	struct store		*s = open_ok(db);
+	struct store_qmsg	 a, b, g, *v = NULL;
+	size_t			 n = 0;
+	char			*cause = NULL;
+
+	qmsg_make(&a, "relay", 1000, three_rcpt);
+	qmsg_make(&b, "backup", 900, one_rcpt);
+	add_ok(s, &a);
+	add_ok(s, &b);
+	cr_assert_gt(b.id, a.id);
+
+	cr_assert_eq(store_queue_list(s, &v, &n, &cause), STORE_OK, "%s",
+	    cause ? cause : "");
+	cr_assert_eq(n, 2);
+	assert_as_queued(&v[0], &a);
+	assert_as_queued(&v[1], &b);
+	store_qmsg_free_array(v, n);
+
+	qget(s, a.id, &g);
+	assert_as_queued(&g, &a);
+	store_qmsg_clear(&g);
+	cr_assert_null(g.message_id, "clear zeroes");
+	cr_assert_eq(store_queue_get(s, b.id + 100, &g, &cause),
+	    STORE_NOT_FOUND);
+	cr_assert_null(cause, "an absent message sets no cause");
+
+	/* Durable: another session sees the same. */
+	store_close(s);
+	s = open_ok(db);
+	cr_assert_eq(store_queue_list(s, &v, &n, &cause), STORE_OK);
+	cr_assert_eq(n, 2);
+	assert_as_queued(&v[0], &a);
+	assert_as_queued(&v[1], &b);
+	store_qmsg_free_array(v, n);
+	store_qmsg_clear(&a);
+	store_qmsg_clear(&b);
+	store_qmsg_clear(NULL);
+	store_close(s);
+}
+
+Test(queue, add_refuses_an_incomplete_message)
+{
+	static const char *const why[] = {
+		"recipient", "Message-ID", "profile", "sender", "data"
+	};
+	struct store		*s = open_ok(db);
+	struct store_qmsg	 m, *v = NULL;
+	size_t			 n = 9;
+	char			*cause;
+
+	for (size_t i = 0; i < sizeof why / sizeof why[0]; i++) {
+		qmsg_make(&m, "relay", 100, one_rcpt);
+		switch (i) {
+		case 0:
+			free(m.rcpt[0].addr);
+			free(m.rcpt);
+			m.rcpt = NULL;
+			m.nrcpt = 0;
+			break;
+		case 1:
+			set_reply(&m.message_id, NULL);
+			break;
+		case 2:
+			set_reply(&m.profile, NULL);
+			break;
+		case 3:
+			set_reply(&m.sender, NULL);
+			break;
+		case 4:
+			set_reply(&m.data, NULL);
+			break;
+		}
+		cause = NULL;
+		cr_assert_eq(store_queue_add(s, &m, &cause), STORE_ERROR,
+		    "without %s", why[i]);
+		cr_assert(cause != NULL && strstr(cause, why[i]) != NULL,
+		    "the refusal names the %s: %s", why[i], cause ? cause : "");
+		cr_assert_eq(m.id, 0);
+		free(cause);
+		store_qmsg_clear(&m);
+	}
+	cr_assert_eq(store_queue_list(s, &v, &n, &cause), STORE_OK);
+	cr_assert_eq(n, 0, "nothing was queued");
+	store_qmsg_free_array(v, n);
+	store_close(s);
+}
+
+Test(queue, claim_returns_the_data_and_marks_sending)
+{
+	struct store		*s = open_ok(db);
+	struct store_qmsg	 m, g, *v = NULL;
+
+	qmsg_make(&m, "relay", 100, three_rcpt);
+	add_ok(s, &m);
+	cr_assert_eq(claim(s, "relay", "engine-1", 120, 180, 10, &v), 1);
+	cr_assert_eq(v[0].id, m.id);
+	cr_assert_eq(v[0].state, QUEUE_SENDING);
+	cr_assert_eq(v[0].updated, 120);
+	cr_assert_eq(v[0].next_attempt, 100);
+	cr_assert_str_eq(v[0].message_id, m.message_id);
+	cr_assert_str_eq(v[0].sender, m.sender);
+	cr_assert_eq(v[0].datalen, m.datalen);
+	cr_assert_eq(v[0].size, m.datalen);
+	cr_assert_not_null(v[0].data);
+	cr_assert(memcmp(v[0].data, m.data, m.datalen) == 0, "the data");
+	cr_assert_eq(v[0].data[v[0].datalen], '\0', "NUL-terminated");
+	cr_assert_eq(v[0].nrcpt, 3);
+	for (size_t i = 0; i < 3; i++) {
+		cr_assert_str_eq(v[0].rcpt[i].addr, m.rcpt[i].addr);
+		cr_assert_eq(v[0].rcpt[i].state, QUEUE_RCPT_PENDING);
+	}
+	store_qmsg_free_array(v, 1);
+
+	qget(s, m.id, &g);
+	cr_assert_eq(g.state, QUEUE_SENDING);
+	cr_assert_eq(g.updated, 120);
+	store_qmsg_clear(&g);
+
+	/* Under a live lease it is nobody's to claim, not even its owner's. */
+	cr_assert_eq(claim(s, "relay", "engine-2", 179, 240, 10, &v), 0);
+	cr_assert_null(v);
+	cr_assert_eq(claim(s, "relay", "engine-1", 179, 240, 10, &v), 0);
+	store_qmsg_clear(&m);
+	store_close(s);
+}
+
+Test(queue, claim_takes_the_oldest_due_of_its_profile_up_to_max)
+{
+	struct store	*s = open_ok(db);
+	long long	 r1, r2, r3, r4, r5, o1;
+
+	r1 = enqueue(s, "relay", 130);
+	r2 = enqueue(s, "relay", 110);
+	r3 = enqueue(s, "relay", 120);
+	r5 = enqueue(s, "relay", 110);
+	r4 = enqueue(s, "relay", 200);
+	o1 = enqueue(s, "other", 100);
+
+	claim_ids(s, "relay", "e", 150, 400, 0, NULL, 0);
+	cr_assert_eq(state_of(s, r2), QUEUE_QUEUED, "max 0 claims nothing");
+	/* By next attempt, then by id. */
+	claim_ids(s, "relay", "e", 150, 400, 2, (long long[]){ r2, r5 }, 2);
+	claim_ids(s, "relay", "e", 150, 400, 10, (long long[]){ r3, r1 }, 2);
+	claim_ids(s, "relay", "e", 150, 400, 10, NULL, 0);
+	cr_assert_eq(state_of(s, r4), QUEUE_QUEUED, "not due before 200");
+	claim_ids(s, "relay", "e", 200, 400, 10, (long long[]){ r4 }, 1);
+	claim_ids(s, "nobody", "e", 200, 400, 10, NULL, 0);
+	cr_assert_eq(state_of(s, o1), QUEUE_QUEUED, "other profiles wait");
+	claim_ids(s, "other", "e", 200, 400, 10, (long long[]){ o1 }, 1);
+	store_close(s);
+}
+
+Test(queue, a_lease_that_ended_is_claimed_again)
+{
+	struct store		*s = open_ok(db);
+	struct store_qmsg	*va = NULL, *vb = NULL, g;
+	long long		 id = enqueue(s, "relay", 100), waiting, lapsed;
+
+	cr_assert_eq(claim(s, "relay", "engine-a", 100, 160, 5, &va), 1);
+	claim_ids(s, "relay", "engine-b", 159, 220, 5, NULL, 0);
+	cr_assert_eq(claim(s, "relay", "engine-b", 160, 220, 5, &vb), 1,
+	    "taken once lease_until <= now");
+	cr_assert_eq(vb[0].id, id);
+	cr_assert_not_null(vb[0].data, "with its data");
+
+	/* A comes back late: B holds it now. */
+	decide_sent(&va[0], 170);
+	cr_assert_eq(record(s, &va[0], "engine-a", 170), STORE_STALE);
+	qget(s, id, &g);
+	cr_assert_eq(g.state, QUEUE_SENDING, "A wrote nothing");
+	cr_assert_eq(g.attempts, 0);
+	cr_assert_eq(g.rcpt[0].state, QUEUE_RCPT_PENDING);
+	store_qmsg_clear(&g);
+	cr_assert_eq(data_rows(id), 1, "the data is still there for B");
+
+	decide_sent(&vb[0], 180);
+	cr_assert_eq(record(s, &vb[0], "engine-b", 180), STORE_OK);
+	cr_assert_eq(state_of(s, id), QUEUE_SENT);
+	store_qmsg_free_array(va, 1);
+	store_qmsg_free_array(vb, 1);
+
+	/* A lapsed lease takes its turn by next attempt among the waiting. */
+	waiting = enqueue(s, "relay", 300);
+	lapsed = enqueue(s, "relay", 250);
+	claim_ids(s, "relay", "engine-a", 250, 260, 1, (long long[]){ lapsed },
+	    1);
+	claim_ids(s, "relay", "engine-c", 400, 460, 1, (long long[]){ lapsed },
+	    1);
+	claim_ids(s, "relay", "engine-c", 400, 460, 5, (long long[]){ waiting },
+	    1);
+	store_close(s);
+}
+
+Test(queue, record_writes_the_outcome_and_each_recipient)
+{
+	struct store		*s = open_ok(db);
+	struct store_qmsg	 m, g, *v = NULL;
+	char			*sql;
+
+	qmsg_make(&m, "relay", 100, three_rcpt);
+	add_ok(s, &m);
+	cr_assert_eq(claim(s, "relay", "engine-a", 100, 160, 5, &v), 1);
+	v[0].rcpt[0].state = QUEUE_RCPT_SENT;
+	v[0].rcpt[0].code = 250;
+	set_reply(&v[0].rcpt[0].reply, "250 2.0.0 Ok");
+	v[0].rcpt[1].state = QUEUE_RCPT_FAILED;
+	v[0].rcpt[1].code = 550;
+	set_reply(&v[0].rcpt[1].reply, "550 5.1.1 no such user");
+	v[0].rcpt[2].code = 451;
+	set_reply(&v[0].rcpt[2].reply, "451 4.3.0 try later");
+	v[0].state = QUEUE_DEFERRED;
+	v[0].attempts = 1;
+	v[0].held = true;
+	v[0].next_attempt = 400;
+	set_reply(&v[0].last_reply, "451 4.3.0 try later");
+	cr_assert_eq(record(s, &v[0], "engine-a", 130), STORE_OK);
+
+	qget(s, m.id, &g);
+	cr_assert_eq(g.state, QUEUE_DEFERRED);
+	cr_assert_eq(g.attempts, 1);
+	cr_assert(g.held);
+	cr_assert_eq(g.next_attempt, 400);
+	cr_assert_eq(g.updated, 130);
+	cr_assert_eq(g.submitted, 100);
+	cr_assert_str_eq(g.last_reply, "451 4.3.0 try later");
+	cr_assert_eq(g.nrcpt, 3);
+	cr_assert_eq(g.rcpt[0].state, QUEUE_RCPT_SENT);
+	cr_assert_eq(g.rcpt[0].code, 250);
+	cr_assert_str_eq(g.rcpt[0].reply, "250 2.0.0 Ok");
+	cr_assert_eq(g.rcpt[1].state, QUEUE_RCPT_FAILED);
+	cr_assert_eq(g.rcpt[1].code, 550);
+	cr_assert_str_eq(g.rcpt[1].reply, "550 5.1.1 no such user");
+	cr_assert_eq(g.rcpt[2].state, QUEUE_RCPT_PENDING);
+	cr_assert_eq(g.rcpt[2].code, 451);
+	cr_assert_str_eq(g.rcpt[2].reply, "451 4.3.0 try later");
+	store_qmsg_clear(&g);
+	sql = xasprintf("SELECT count(*) FROM queue WHERE id = %lld AND "
+	    "lease_owner IS NULL AND lease_until IS NULL", m.id);
+	cr_assert_eq(sql_int(sql), 1, "the lease ended");
+	free(sql);
+	cr_assert_eq(data_rows(m.id), 1, "a deferred message keeps its data");
+	store_qmsg_free_array(v, 1);
+
+	/* Due again at 400, with what the first attempt settled. */
+	claim_ids(s, "relay", "engine-b", 399, 460, 5, NULL, 0);
+	cr_assert_eq(claim(s, "relay", "engine-b", 400, 460, 5, &v), 1);
+	cr_assert(memcmp(v[0].data, m.data, m.datalen) == 0);
+	cr_assert_eq(v[0].rcpt[0].state, QUEUE_RCPT_SENT);
+	cr_assert_eq(v[0].rcpt[1].state, QUEUE_RCPT_FAILED);
+	cr_assert_eq(v[0].rcpt[2].state, QUEUE_RCPT_PENDING);
+	cr_assert_eq(v[0].attempts, 1);
+
+	/* Given up without a reply: code 0 is stored as no code. */
+	v[0].rcpt[2].state = QUEUE_RCPT_FAILED;
+	v[0].rcpt[2].code = 0;
+	set_reply(&v[0].rcpt[2].reply, NULL);
+	v[0].state = QUEUE_SENT;
+	v[0].attempts = 2;
+	v[0].held = false;
+	v[0].next_attempt = 410;
+	cr_assert_eq(record(s, &v[0], "engine-b", 410), STORE_OK);
+	qget(s, m.id, &g);
+	cr_assert_eq(g.state, QUEUE_SENT);
+	cr_assert_eq(g.attempts, 2);
+	cr_assert(!g.held);
+	cr_assert_eq(g.rcpt[2].state, QUEUE_RCPT_FAILED);
+	cr_assert_eq(g.rcpt[2].code, 0);
+	cr_assert_null(g.rcpt[2].reply);
+	store_qmsg_clear(&g);
+	sql = xasprintf("SELECT count(*) FROM queue_rcpt WHERE msg = %lld AND "
+	    "idx = 2 AND code IS NULL AND reply IS NULL", m.id);
+	cr_assert_eq(sql_int(sql), 1, "code 0 is NULL in the table");
+	free(sql);
+	store_qmsg_free_array(v, 1);
+	store_qmsg_clear(&m);
+	store_close(s);
+}
+
+Test(queue, a_final_record_drops_the_data)
+{
+	struct store		*s = open_ok(db);
+	struct store_qmsg	*v = NULL, *l = NULL;
+	struct store_qdue	*due = NULL;
+	size_t			 n;
+	time_t			 next;
+	char			*cause = NULL;
+	long long		 a, b, c;
+
+	a = enqueue(s, "relay", 100);
+	b = enqueue(s, "relay", 100);
+	c = enqueue(s, "relay", 100);
+	cr_assert_eq(claim(s, "relay", "e", 100, 160, 3, &v), 3);
+	decide_sent(&v[0], 120);
+	cr_assert_eq(record(s, &v[0], "e", 120), STORE_OK);
+	v[1].rcpt[0].state = QUEUE_RCPT_FAILED;
+	v[1].rcpt[0].code = 550;
+	v[1].state = QUEUE_FAILED;
+	v[1].attempts = 1;
+	cr_assert_eq(record(s, &v[1], "e", 120), STORE_OK);
+	decide_deferred(&v[2], 130);
+	cr_assert_eq(record(s, &v[2], "e", 120), STORE_OK);
+	store_qmsg_free_array(v, 3);
+
+	cr_assert_eq(data_rows(a), 0, "sent: data deleted");
+	cr_assert_eq(data_rows(b), 0, "failed: data deleted");
+	cr_assert_eq(data_rows(c), 1, "deferred: data kept");
+	cr_assert_eq(store_queue_list(s, &l, &n, &cause), STORE_OK);
+	cr_assert_eq(n, 3, "the messages stay until a purge");
+	cr_assert_eq(l[0].state, QUEUE_SENT);
+	cr_assert_eq(l[1].state, QUEUE_FAILED);
+	cr_assert_eq(l[1].rcpt[0].code, 550);
+	store_qmsg_free_array(l, n);
+
+	/* Final messages are never due again. */
+	claim_ids(s, "relay", "e", 2000000000, 2000000060, 10,
+	    (long long[]){ c }, 1);
+	cr_assert_eq(store_queue_due(s, 2000000000, &due, &n, &next, &cause),
+	    STORE_OK);
+	cr_assert_eq(n, 0);
+	free(due);
+	store_close(s);
+}
+
+Test(queue, record_is_stale_for_another_owner_or_after_release)
+{
+	struct store		*s = open_ok(db);
+	struct store_qmsg	*v = NULL, g;
+	size_t			 n = 9;
+	char			*cause = NULL;
+	long long		 id = enqueue(s, "relay", 100);
+
+	cr_assert_eq(claim(s, "relay", "engine-a", 100, 160, 1, &v), 1);
+	decide_sent(&v[0], 110);
+	cr_assert_eq(record(s, &v[0], "engine-b", 110), STORE_STALE,
+	    "not B's to record");
+	cr_assert_eq(state_of(s, id), QUEUE_SENDING);
+
+	cr_assert_eq(store_queue_release(s, "engine-a", &n, &cause), STORE_OK);
+	cr_assert_eq(n, 1);
+	cr_assert_eq(record(s, &v[0], "engine-a", 120), STORE_STALE,
+	    "released: no longer A's");
+	qget(s, id, &g);
+	cr_assert_eq(g.state, QUEUE_QUEUED, "nothing was written");
+	cr_assert_eq(g.attempts, 0);
+	cr_assert_null(g.last_reply);
+	cr_assert_eq(g.updated, 100);
+	cr_assert_eq(g.rcpt[0].state, QUEUE_RCPT_PENDING);
+	cr_assert_eq(g.rcpt[0].code, 0);
+	store_qmsg_clear(&g);
+	cr_assert_eq(data_rows(id), 1, "a stale final record keeps the data");
+
+	/* A state that would strand it is refused before anything. */
+	store_qmsg_free_array(v, 1);
+	cr_assert_eq(claim(s, "relay", "engine-a", 130, 190, 1, &v), 1);
+	v[0].state = QUEUE_SENDING;
+	cr_assert_eq(store_queue_record(s, &v[0], "engine-a", 140, &cause),
+	    STORE_ERROR);
+	cr_assert_not_null(cause);
+	free(cause);
+	cr_assert_eq(state_of(s, id), QUEUE_SENDING);
+	decide_deferred(&v[0], 500);
+	cr_assert_eq(record(s, &v[0], "engine-a", 140), STORE_OK,
+	    "still A's: the refusal wrote nothing");
+	store_qmsg_free_array(v, 1);
+	store_close(s);
+}
+
+Test(queue, records_grouped_in_one_transaction)
+{
+	enum { N = 10 };
+	struct store		*s = open_ok(db), *reader = open_ok(db);
+	struct store_qmsg	*v = NULL, *l = NULL;
+	size_t			 n, i;
+	char			*cause = NULL;
+
+	for (i = 0; i < N; i++)
+		enqueue(s, "relay", 100);
+	cr_assert_eq(claim(s, "relay", "e", 100, 160, N, &v), N);
+	cr_assert_eq(store_begin(s, &cause), STORE_OK);
+	for (i = 0; i < N; i++) {
+		decide_sent(&v[i], 110);
+		cr_assert_eq(record(s, &v[i], "e", 110), STORE_OK);
+	}
+	/* A stale record inside does not spoil the others. */
+	cr_assert_eq(record(s, &v[0], "e", 110), STORE_STALE);
+
+	cr_assert_eq(store_queue_list(reader, &l, &n, &cause), STORE_OK);
+	cr_assert_eq(n, N);
+	for (i = 0; i < n; i++)
+		cr_assert_eq(l[i].state, QUEUE_SENDING, "not committed yet");
+	store_qmsg_free_array(l, n);
+
+	cr_assert_eq(store_commit(s, &cause), STORE_OK, "%s",
+	    cause ? cause : "");
+	cr_assert_eq(store_queue_list(reader, &l, &n, &cause), STORE_OK);
+	cr_assert_eq(n, N);
+	for (i = 0; i < n; i++) {
+		cr_assert_eq(l[i].state, QUEUE_SENT);
+		cr_assert_eq(l[i].attempts, 1);
+	}
+	store_qmsg_free_array(l, n);
+	cr_assert_eq(sql_int("SELECT count(*) FROM queue_data"), 0);
+	store_qmsg_free_array(v, N);
+	store_close(s);
+	store_close(reader);
+}
+
+Test(queue, a_claim_inside_a_transaction_follows_it)
+{
+	struct store		*s = open_ok(db);
+	struct store_qmsg	*v = NULL;
+	char			*cause = NULL;
+	long long		 id = enqueue(s, "relay", 100);
+
+	cr_assert_eq(store_begin(s, &cause), STORE_OK);
+	cr_assert_eq(claim(s, "relay", "e", 100, 160, 5, &v), 1);
+	store_qmsg_free_array(v, 1);
+	cr_assert_eq(state_of(s, id), QUEUE_SENDING);
+	store_rollback(s);
+	cr_assert_eq(state_of(s, id), QUEUE_QUEUED, "rolled back with it");
+	claim_ids(s, "relay", "e", 100, 160, 5, (long long[]){ id }, 1);
+	store_close(s);
+}
+
+Test(queue, release_gives_back_queued_or_deferred)
+{
+	struct store		*s = open_ok(db);
+	struct store_qmsg	*v = NULL, g;
+	size_t			 n = 9;
+	char			*cause = NULL;
+	long long		 m1, m2, m3;
+
+	m1 = enqueue(s, "relay", 100);
+	m2 = enqueue(s, "relay", 100);
+	m3 = enqueue(s, "relay", 100);
+	cr_assert_eq(claim(s, "relay", "engine-a", 100, 1000, 2, &v), 2);
+	claim_ids(s, "relay", "engine-b", 100, 1000, 1, (long long[]){ m3 }, 1);
+	cr_assert_eq(v[1].id, m2);
+	decide_deferred(&v[1], 200);
+	cr_assert_eq(record(s, &v[1], "engine-a", 110), STORE_OK);
+	store_qmsg_free_array(v, 2);
+	claim_ids(s, "relay", "engine-a", 200, 1000, 5, (long long[]){ m2 }, 1);
+
+	cr_assert_eq(store_queue_release(s, "engine-a", &n, &cause), STORE_OK);
+	cr_assert_eq(n, 2);
+	qget(s, m1, &g);
+	cr_assert_eq(g.state, QUEUE_QUEUED, "never tried");
+	cr_assert_eq(g.next_attempt, 100, "due as it was");
+	cr_assert_eq(g.attempts, 0);
+	store_qmsg_clear(&g);
+	qget(s, m2, &g);
+	cr_assert_eq(g.state, QUEUE_DEFERRED, "tried once");
+	cr_assert_eq(g.next_attempt, 200);
+	cr_assert_eq(g.attempts, 1);
+	store_qmsg_clear(&g);
+	cr_assert_eq(state_of(s, m3), QUEUE_SENDING, "B's is B's");
+	cr_assert_eq(sql_int("SELECT count(*) FROM queue WHERE "
+	    "lease_owner = 'engine-a'"), 0, "A's leases are gone");
+
+	claim_ids(s, "relay", "engine-c", 200, 1000, 5,
+	    (long long[]){ m1, m2 }, 2);
+	cr_assert_eq(store_queue_release(s, "nobody", &n, &cause), STORE_OK);
+	cr_assert_eq(n, 0);
+	cr_assert_eq(store_queue_release(s, "engine-c", NULL, &cause),
+	    STORE_OK, "n may be NULL");
+	cr_assert_eq(state_of(s, m1), QUEUE_QUEUED);
+	store_close(s);
+}
+
+struct alive_calls {
+	char	*asked[8];
+	size_t	 n;
+};
+
+static bool
+only_engine_b_runs(const char *owner, void *arg)
+{
+	struct alive_calls	*c = arg;
+
+	cr_assert_lt(c->n, 8);
+	c->asked[c->n++] = xstrdup(owner);
+	return strcmp(owner, "engine-b") == 0;
+}
+
+static void
+alive_calls_free(struct alive_calls *c)
+{
+	while (c->n > 0)
+		free(c->asked[--c->n]);
+}
+
+Test(queue, recover_releases_only_dead_owners)
+{
+	struct store		*s = open_ok(db), *writer = open_ok(db);
+	struct alive_calls	 calls = { .n = 0 };
+	size_t			 n = 9;
+	char			*cause = NULL;
+	long long		 a1, a2, b1, q;
+	double			 t0;
+
+	a1 = enqueue(s, "relay", 100);
+	a2 = enqueue(s, "relay", 100);
+	b1 = enqueue(s, "relay", 100);
+	q = enqueue(s, "relay", 100);
+	claim_ids(s, "relay", "engine-a", 100, 1000, 2,
+	    (long long[]){ a1, a2 }, 2);
+	claim_ids(s, "relay", "engine-b", 100, 1000, 1, (long long[]){ b1 }, 1);
+
+	cr_assert_eq(store_queue_recover(s, only_engine_b_runs, &calls, &n,
+	    &cause), STORE_OK, "%s", cause ? cause : "");
+	cr_assert_eq(n, 2, "A's two");
+	cr_assert_eq(calls.n, 2, "asked once per owner");
+	cr_assert((strcmp(calls.asked[0], "engine-a") == 0 &&
+	    strcmp(calls.asked[1], "engine-b") == 0) ||
+	    (strcmp(calls.asked[0], "engine-b") == 0 &&
+	    strcmp(calls.asked[1], "engine-a") == 0));
+	alive_calls_free(&calls);
+	cr_assert_eq(state_of(s, a1), QUEUE_QUEUED);
+	cr_assert_eq(state_of(s, a2), QUEUE_QUEUED);
+	cr_assert_eq(state_of(s, b1), QUEUE_SENDING, "B runs");
+
+	claim_ids(s, "relay", "engine-c", 100, 1000, 10,
+	    (long long[]){ a1, a2, q }, 3);
+	cr_assert_eq(store_queue_release(s, "engine-c", NULL, &cause),
+	    STORE_OK);
+	/* Nobody to free: no write, so another program's lock is no bar. */
+	cr_assert_eq(store_begin(writer, &cause), STORE_OK);
+	t0 = now_seconds();
+	cr_assert_eq(store_queue_recover(s, only_engine_b_runs, &calls, &n,
+	    &cause), STORE_OK, "%s", cause ? cause : "");
+	cr_assert_lt(now_seconds() - t0, 2.0, "did not wait for the lock");
+	store_rollback(writer);
+	cr_assert_eq(n, 0);
+	cr_assert_eq(calls.n, 1, "only B holds anything");
+	alive_calls_free(&calls);
+	store_close(s);
+	store_close(writer);
+}
+
+Test(queue, renew_extends_the_lease)
+{
+	struct store	*s = open_ok(db);
+	char		*cause = NULL;
+	long long	 a, b;
+
+	a = enqueue(s, "relay", 100);
+	b = enqueue(s, "relay", 100);
+	claim_ids(s, "relay", "engine-a", 100, 160, 1, (long long[]){ a }, 1);
+	claim_ids(s, "relay", "engine-b", 100, 160, 1, (long long[]){ b }, 1);
+	cr_assert_eq(store_queue_renew(s, "engine-a", 300, &cause), STORE_OK);
+	claim_ids(s, "relay", "engine-c", 200, 400, 10, (long long[]){ b }, 1);
+	claim_ids(s, "relay", "engine-c", 299, 400, 10, NULL, 0);
+	claim_ids(s, "relay", "engine-c", 300, 400, 10, (long long[]){ a }, 1);
+	store_close(s);
+}
+
+Test(queue, hold_and_wake_held)
+{
+	static const char	 reason[] = "profile relay is inactive";
+	struct store		*s = open_ok(db);
+	struct store_qmsg	*v = NULL, g;
+	size_t			 n = 9;
+	char			*cause = NULL;
+	long long		 d, live, expired, p1, future, other;
+
+	d = enqueue(s, "relay", 80);
+	cr_assert_eq(claim(s, "relay", "engine-a", 80, 1000, 1, &v), 1);
+	v[0].attempts = 1;
+	decide_deferred(&v[0], 100);
+	cr_assert_eq(record(s, &v[0], "engine-a", 85), STORE_OK);
+	store_qmsg_free_array(v, 1);
+	live = enqueue(s, "relay", 90);
+	claim_ids(s, "relay", "engine-a", 90, 1000, 1, (long long[]){ live },
+	    1);
+	expired = enqueue(s, "relay", 95);
+	claim_ids(s, "relay", "engine-b", 95, 99, 1, (long long[]){ expired },
+	    1);
+	p1 = enqueue(s, "relay", 100);
+	future = enqueue(s, "relay", 500);
+	other = enqueue(s, "backup", 100);
+
+	cr_assert_eq(store_queue_hold(s, "relay", reason, 100, 700, &n,
+	    &cause), STORE_OK, "%s", cause ? cause : "");
+	cr_assert_eq(n, 3, "the deferred, the queued and the lapsed lease");
+	qget(s, d, &g);
+	cr_assert(g.held);
+	cr_assert_eq(g.state, QUEUE_DEFERRED);
+	cr_assert_eq(g.attempts, 2, "a hold is not an attempt");
+	cr_assert_eq(g.next_attempt, 700);
+	cr_assert_eq(g.updated, 100);
+	cr_assert_str_eq(g.last_reply, reason);
+	store_qmsg_clear(&g);
+	qget(s, p1, &g);
+	cr_assert(g.held);
+	cr_assert_eq(g.state, QUEUE_QUEUED);
+	cr_assert_eq(g.attempts, 0);
+	cr_assert_eq(g.next_attempt, 700);
+	store_qmsg_clear(&g);
+	qget(s, expired, &g);
+	cr_assert(g.held);
+	cr_assert_eq(g.state, QUEUE_QUEUED, "given back, never tried");
+	cr_assert_eq(g.next_attempt, 700);
+	store_qmsg_clear(&g);
+	qget(s, live, &g);
+	cr_assert(!g.held, "a live lease is left alone");
+	cr_assert_eq(g.state, QUEUE_SENDING);
+	store_qmsg_clear(&g);
+	qget(s, future, &g);
+	cr_assert(!g.held, "not due yet");
+	cr_assert_eq(g.next_attempt, 500);
+	store_qmsg_clear(&g);
+	qget(s, other, &g);
+	cr_assert(!g.held, "another profile");
+	store_qmsg_clear(&g);
+
+	claim_ids(s, "relay", "engine-c", 600, 2000, 10,
+	    (long long[]){ future }, 1);
+	cr_assert_eq(store_queue_wake_held(s, 650, &cause), STORE_OK);
+	qget(s, d, &g);
+	cr_assert(!g.held);
+	cr_assert_eq(g.next_attempt, 650, "due at once");
+	cr_assert_eq(g.attempts, 2);
+	store_qmsg_clear(&g);
+	claim_ids(s, "relay", "engine-c", 650, 2000, 10,
+	    (long long[]){ d, expired, p1 }, 3);
+	cr_assert_eq(store_queue_hold(s, "relay", reason, 650, 700, NULL,
+	    &cause), STORE_OK, "n may be NULL");
+	store_close(s);
+}
+
+Test(queue, purge_deletes_old_final_messages)
+{
+	struct store		*s = open_ok(db);
+	struct store_qmsg	*v = NULL, g;
+	size_t			 n = 9;
+	char			*cause = NULL;
+	long long		 sent, failed, deferred, queued;
+
+	sent = enqueue(s, "relay", 50);
+	failed = enqueue(s, "relay", 50);
+	deferred = enqueue(s, "relay", 50);
+	queued = enqueue(s, "relay", 60);
+	cr_assert_eq(claim(s, "relay", "e", 50, 5000, 3, &v), 3);
+	decide_sent(&v[0], 100);
+	cr_assert_eq(record(s, &v[0], "e", 100), STORE_OK);
+	v[1].rcpt[0].state = QUEUE_RCPT_FAILED;
+	v[1].state = QUEUE_FAILED;
+	cr_assert_eq(record(s, &v[1], "e", 200), STORE_OK);
+	decide_deferred(&v[2], 9000);
+	cr_assert_eq(record(s, &v[2], "e", 60), STORE_OK);
+	store_qmsg_free_array(v, 3);
+
+	cr_assert_eq(store_queue_purge(s, 150, &n, &cause), STORE_OK);
+	cr_assert_eq(n, 1);
+	cr_assert_eq(store_queue_get(s, sent, &g, &cause), STORE_NOT_FOUND);
+	cr_assert_eq(state_of(s, failed), QUEUE_FAILED);
+	cr_assert_eq(store_queue_purge(s, 200, &n, &cause), STORE_OK);
+	cr_assert_eq(n, 0, "updated at 200 is not before 200");
+	cr_assert_eq(store_queue_purge(s, 201, &n, &cause), STORE_OK);
+	cr_assert_eq(n, 1);
+	cr_assert_eq(store_queue_get(s, failed, &g, &cause), STORE_NOT_FOUND);
+	cr_assert_eq(store_queue_purge(s, 2000000000, &n, &cause), STORE_OK);
+	cr_assert_eq(n, 0, "waiting messages are never purged");
+	cr_assert_eq(state_of(s, deferred), QUEUE_DEFERRED);
+	cr_assert_eq(state_of(s, queued), QUEUE_QUEUED);
+	cr_assert_eq(sql_int("SELECT count(*) FROM queue_rcpt"), 2,
+	    "the purged messages' recipients are gone");
+	cr_assert_eq(sql_int("SELECT count(*) FROM queue_data"), 2);
+	store_close(s);
+}
+
+static void
+assert_due(struct store *s, time_t now, const char *want, time_t want_next)
+{
+	struct store_qdue	*v = NULL;
+	size_t			 n = 9, i;
+	time_t			 next = 1;
+	char			*cause = NULL, *got = xstrdup("");
+	char			*more;
+
+	cr_assert_eq(store_queue_due(s, now, &v, &n, &next, &cause),
+	    STORE_OK, "%s", cause ? cause : "");
+	for (i = 0; i < n; i++) {
+		more = xasprintf("%s%s%s:%zu", got, i ? " " : "",
+		    v[i].profile, v[i].count);
+		free(got);
+		got = more;
+		free(v[i].profile);
+	}
+	free(v);
+	cr_assert_str_eq(got, want, "due at %lld", (long long)now);
+	cr_assert_eq(next, want_next, "next at %lld: %lld, want %lld",
+	    (long long)now, (long long)next, (long long)want_next);
+	free(got);
+}
+
+Test(queue, due_counts_per_profile_and_says_when_next)
+{
+	struct store	*s = open_ok(db);
+	long long	 c1;
+
+	assert_due(s, 100, "", 0);
+	enqueue(s, "bravo", 90);
+	enqueue(s, "bravo", 100);
+	enqueue(s, "alpha", 100);
+	enqueue(s, "alpha", 500);
+	c1 = enqueue(s, "charlie", 50);
+	claim_ids(s, "charlie", "e", 50, 300, 1, (long long[]){ c1 }, 1);
+
+	assert_due(s, 99, "bravo:1", 100);
+	assert_due(s, 100, "alpha:1 bravo:2", 300);
+	assert_due(s, 300, "alpha:1 bravo:2 charlie:1", 500);
+	assert_due(s, 500, "alpha:2 bravo:2 charlie:1", 0);
+	store_close(s);
+}
+
+Test(queue, config_generation_follows_configuration_only)
+{
+	struct store		*s = open_ok(db), *other = open_ok(db);
+	struct profile		*p = simple_profile("relay", "a.example.org");
+	struct smtp_settings	 set;
+	struct store_qmsg	*v = NULL;
+	long long		 gen = -1, g;
+	size_t			 n;
+	char			*cause = NULL;
+
+	cr_assert_eq(store_config_generation(s, &gen, &cause), STORE_OK);
+	cr_assert_eq(gen, 0, "nothing configured yet");
+
+	put_ok(s, p, true);
+	cr_assert_eq(store_config_generation(s, &g, &cause), STORE_OK);
+	cr_assert_gt(g, gen, "a profile was created");
+	gen = g;
+
+	/* The queue is not configuration. */
+	enqueue(s, "relay", 100);
+	enqueue(s, "relay", 100);
+	cr_assert_eq(claim(s, "relay", "e", 100, 160, 1, &v), 1);
+	decide_sent(&v[0], 110);
+	cr_assert_eq(record(s, &v[0], "e", 110), STORE_OK);
+	store_qmsg_free_array(v, 1);
+	cr_assert_eq(store_queue_hold(s, "relay", "inactive", 120, 500, &n,
+	    &cause), STORE_OK);
+	cr_assert_eq(n, 1);
+	cr_assert_eq(store_queue_wake_held(s, 130, &cause), STORE_OK);
+	cr_assert_eq(store_queue_purge(s, 1000, &n, &cause), STORE_OK);
+	cr_assert_eq(store_config_generation(s, &g, &cause), STORE_OK);
+	cr_assert_eq(g, gen, "queue changes leave the generation");
+
+	put_ok(s, p, false);
+	cr_assert_eq(store_config_generation(s, &g, &cause), STORE_OK);
+	cr_assert_eq(g, gen, "an unchanged profile is no change");
+
+	cr_assert_eq(store_settings_get(s, &set, &cause), STORE_OK);
+	set.enabled = !set.enabled;
+	cr_assert_eq(store_settings_put(s, &set, &cause), STORE_OK);
+	settings_clear(&set);
+	cr_assert_eq(store_config_generation(s, &g, &cause), STORE_OK);
+	cr_assert_gt(g, gen, "the settings changed");
+	gen = g;
+
+	/* Another program's change is seen too. */
+	free(p->host);
+	p->host = xstrdup("b.example.org");
+	put_ok(other, p, true);
+	cr_assert_eq(store_config_generation(s, &g, &cause), STORE_OK);
+	cr_assert_gt(g, gen, "another program updated the profile");
+	profile_free(p);
+	store_close(s);
+	store_close(other);
+}
+
+/*
+ * The engine's loop at volume: claim 64 at a time, record the 64 in one
+ * transaction; every message is claimed exactly once and ends sent with
+ * its body gone.  Speed is bench/queue.sh's business, not a test's.
+ */
+Test(queue, claim_and_record_ten_thousand)
+{
+	enum { N = 10000, BATCH = 64 };
+	struct store		*s = open_ok(db);
+	struct store_qmsg	 m, *v;
+	char			 body[1025];
+	char			*cause = NULL;
+	size_t			 n, i, total = 0;
+	long long		 last = 0;
+
+	memset(body, 'x', sizeof body - 1);
+	body[sizeof body - 1] = '\0';
+	cr_assert_eq(store_begin(s, &cause), STORE_OK);
+	for (i = 0; i < N; i++) {
+		/* Submitted in order, about a hundred a second. */
+		qmsg_make(&m, "relay", 100 + (time_t)(i / 100), one_rcpt);
+		free(m.data);
+		m.data = xasprintf("Subject: %zu\r\n\r\n%s\r\n", i, body);
+		m.datalen = strlen(m.data);
+		add_ok(s, &m);
+		store_qmsg_clear(&m);
+	}
+	cr_assert_eq(store_commit(s, &cause), STORE_OK);
+
+	for (;;) {
+		v = NULL;
+		n = claim(s, "relay", "engine", 300, 360, BATCH, &v);
+		if (n == 0)
+			break;
+		cr_assert_eq(store_begin(s, &cause), STORE_OK);
+		for (i = 0; i < n; i++) {
+			cr_assert_gt(v[i].id, last, "oldest first, once each");
+			last = v[i].id;
+			decide_sent(&v[i], 310);
+			cr_assert_eq(record(s, &v[i], "engine", 310), STORE_OK);
+		}
+		cr_assert_eq(store_commit(s, &cause), STORE_OK);
+		store_qmsg_free_array(v, n);
+		total += n;
+	}
+	cr_assert_eq(total, N, "each claimed once");
+	cr_assert_eq(sql_int("SELECT count(*) FROM queue WHERE state = "
+	    "'sent'"), N);
+	cr_assert_eq(sql_int("SELECT count(*) FROM queue_data"), 0);
+	store_close(s);
 }
