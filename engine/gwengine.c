@@ -1,10 +1,11 @@
 /*
  * engine/gwengine.c: gwengine's command line: send (deliver one message
- * now) and probe (connect, report, send nothing).
+ * now), submit (queue it), queue (show the queue), run (deliver the queue:
+ * engine/runner.c) and probe (connect, report, send nothing).
  *
  * It reads the profile and the global settings from the store, builds the
- * message, hands it to smtp.c, logs one line per message and turns the
- * outcome into a sysexits.h code.  It is the only place that prints: the
+ * message, hands it to smtp.c or the queue, and turns the outcome into a
+ * sysexits.h code.  Lines for the log go through engine/log.h; the
  * protocol code below it never sees the terminal.
  */
 #include "engine/gwengine.h"
@@ -26,7 +27,9 @@
 #include "core/profile.h"
 #include "core/text.h"
 #include "core/xmalloc.h"
+#include "engine/log.h"
 #include "engine/probe.h"
+#include "engine/runner.h"
 #include "engine/smtp.h"
 #include "store/store.h"
 
@@ -46,6 +49,13 @@ static const char usage_text[] =
 "       [--attach FILE]... [--message FILE|-]\n"
 "                     deliver one message now; the body is read from\n"
 "                     standard input unless --message gives a whole one\n"
+"  submit (the options of send)\n"
+"                     put the message in the queue; print its queue id\n"
+"  run [--once] [--syslog]\n"
+"                     deliver the queue until SIGTERM, or with --once what\n"
+"                     is due now; --syslog logs to syslog (facility mail)\n"
+"  queue [--json]     each queued message: state, attempts, next attempt,\n"
+"                     recipients and the server's last reply\n"
 "  probe NAME [--json]\n"
 "                     connect with profile NAME and report the server,\n"
 "                     TLS, certificate and authentication; send nothing\n"
@@ -56,25 +66,10 @@ static const char usage_text[] =
 "  --help       this text\n"
 "  --version    the version\n"
 "\n"
-"Exit status: 0 sent, 64 usage, 65 bad data or refused by the server (5xx),\n"
+"Exit status: 0 sent (queued, for submit), 64 usage, 65 bad data or refused by the server (5xx),\n"
 "66 no such file, 69 server or TLS unavailable, 75 temporary failure,\n"
 "76 protocol error, 77 authentication failed or permissions, 78 bad\n"
 "configuration.  See gwengine(1).\n";
-
-static void
-say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void
-say(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("gwengine: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
 
 static int
 usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -118,7 +113,7 @@ gwengine_exit_code(enum smtp_status st)
 static int
 store_exit(int status, char *cause)
 {
-	say("%s", cause ? cause : "database error");
+	log_error("%s", cause ? cause : "database error");
 	free(cause);
 	switch (status) {
 	case STORE_PERM:
@@ -133,25 +128,32 @@ store_exit(int status, char *cause)
 	return EX_IOERR;
 }
 
-/*
- * Reads the profile to use (name, else the default) and the settings.
- * On failure prints why and returns the exit code.
- */
+/* Opens the database (--db, else the default); 0 or the exit code. */
 static int
-load_config(const char *db, const char *name, struct profile **out,
-    struct smtp_settings *set)
+open_store(const char *db, struct store **out)
 {
-	struct store *s = NULL;
-	struct diag_list errs = { 0 };
 	char *cause = NULL, *def = NULL;
 	int rc;
 
 	if (db == NULL && (db = def = store_default_path(&cause)) == NULL)
 		return store_exit(STORE_ERROR, cause);
-	rc = store_open(db, "gwengine", &s, &cause);
+	rc = store_open(db, "gwengine", out, &cause);
 	free(def);
-	if (rc != STORE_OK)
-		return store_exit(rc, cause);
+	return rc == STORE_OK ? 0 : store_exit(rc, cause);
+}
+
+/*
+ * Reads the profile to use (name, else the default) and the settings.
+ * On failure prints why and returns the exit code.
+ */
+static int
+load_config(struct store *s, const char *name, struct profile **out,
+    struct smtp_settings *set)
+{
+	struct diag_list errs = { 0 };
+	char *cause = NULL;
+	int rc;
+
 	if ((rc = store_settings_get(s, set, &cause)) != STORE_OK) {
 		rc = store_exit(rc, cause);
 		goto out;
@@ -159,7 +161,7 @@ load_config(const char *db, const char *name, struct profile **out,
 	if (name == NULL)
 		name = set->default_profile;
 	if (name == NULL) {
-		say("no --profile given and no default profile set (gwadmin "
+		log_error("no --profile given and no default profile set (gwadmin "
 		    "settings default_profile=NAME)");
 		rc = EX_CONFIG;
 		goto out;
@@ -168,7 +170,7 @@ load_config(const char *db, const char *name, struct profile **out,
 	if (rc == STORE_NOT_FOUND) {
 		char *n = text_escape(name);
 
-		say("no profile named '%s' (gwadmin list shows them)", n);
+		log_error("no profile named '%s' (gwadmin list shows them)", n);
 		free(n);
 		rc = EX_CONFIG;
 		goto out;
@@ -181,7 +183,7 @@ load_config(const char *db, const char *name, struct profile **out,
 	if (profile_validate(*out, &errs) > 0) {
 		char *line = diag_format(&errs.v[0], NULL);
 
-		say("profile '%s' cannot be used: %s", name, line);
+		log_error("profile '%s' cannot be used: %s", name, line);
 		free(line);
 		profile_free(*out);
 		*out = NULL;
@@ -191,13 +193,11 @@ load_config(const char *db, const char *name, struct profile **out,
 	rc = 0;
 out:
 	diag_list_clear(&errs);
-	store_close(s);
 	return rc;
 }
 
-/* The EHLO name: the profile's, else this host's name if it is one. */
-static char *
-helo_name(const struct profile *p)
+char *
+gwengine_helo_name(const struct profile *p)
 {
 	char host[HOST_NAME_MAX + 1], *cause = NULL;
 
@@ -280,7 +280,7 @@ check_address(const char *opt, const char *addr)
 	if (rc == 0 && *addr != '\0')
 		return 0;
 	shown = text_escape(addr);
-	say("%s '%s' %s", opt, shown, cause ? cause : "is empty");
+	log_error("%s '%s' %s", opt, shown, cause ? cause : "is empty");
 	free(shown);
 	free(cause);
 	return -1;
@@ -308,11 +308,14 @@ subject_with_params(const struct send_opts *o, const struct profile *p,
 	return out;
 }
 
-/* Builds or completes the message; returns its DATA form, or an exit code. */
+/*
+ * Builds or completes the message; returns its DATA form and the message's
+ * own size in octets (*size), or an exit code.
+ */
 static int
 make_message(const struct send_opts *o, const struct profile *p,
     const struct smtp_settings *set, const char *from, const char *helo,
-    char **data, size_t *datalen, char **msgid)
+    char **data, size_t *datalen, size_t *size, char **msgid)
 {
 	struct message_attachment *att = NULL;
 	char *msg = NULL, *cause = NULL, *raw = NULL, *subject = NULL;
@@ -322,12 +325,12 @@ make_message(const struct send_opts *o, const struct profile *p,
 
 	if (o->message != NULL) {
 		if ((raw = slurp(o->message, &rawlen)) == NULL) {
-			say("--message %s: %s", o->message, strerror(errno));
+			log_error("--message %s: %s", o->message, strerror(errno));
 			return EX_NOINPUT;
 		}
 		if (message_complete(raw, rawlen, domain, time(NULL), &msg,
 		    &msglen, &cause) != 0) {
-			say("--message %s: %s", o->message, cause);
+			log_error("--message %s: %s", o->message, cause);
 			goto out;
 		}
 	} else {
@@ -346,7 +349,7 @@ make_message(const struct send_opts *o, const struct profile *p,
 
 			att[i].data = (unsigned char *)slurp(o->attach[i], &len);
 			if (att[i].data == NULL) {
-				say("--attach %s: %s", o->attach[i],
+				log_error("--attach %s: %s", o->attach[i],
 				    strerror(errno));
 				rc = EX_NOINPUT;
 				goto out;
@@ -355,7 +358,7 @@ make_message(const struct send_opts *o, const struct profile *p,
 			att[i].name = base ? base + 1 : o->attach[i];
 		}
 		if ((raw = slurp("-", &rawlen)) == NULL) {
-			say("reading the body from standard input: %s",
+			log_error("reading the body from standard input: %s",
 			    strerror(errno));
 			rc = EX_IOERR;
 			goto out;
@@ -369,8 +372,9 @@ make_message(const struct send_opts *o, const struct profile *p,
 		msg = message_build(&mp, &msglen);
 	}
 	*msgid = message_id(msg, msglen);
+	*size = msglen;
 	if (message_smtp_data(msg, msglen, data, datalen, &cause) != 0) {
-		say("the message cannot be sent: %s", cause);
+		log_error("the message cannot be sent: %s", cause);
 		goto out;
 	}
 	rc = 0;
@@ -387,141 +391,355 @@ out:
 	return rc;
 }
 
-/* One log line per message (SPEC section 7); never a credential. */
-static void
-log_message(const struct profile *p, struct smtp_session *s,
-    const struct smtp_probe *pr, size_t size, const char *msgid,
-    const char *status, const char *reply)
-{
-	char *r = text_escape(reply ? reply : "");
-	char *id = text_escape(msgid ? msgid : "-");
-	const char *server = s ? smtp_peer(s) : pr->peer ? pr->peer : p->host;
-	const char *tls = s ? smtp_tls_version(s) : pr->tls_started &&
-	    pr->tls.version ? pr->tls.version : "none";
+/* What send and submit share: the options, the profile, the message. */
+struct outgoing {
+	struct send_opts	 o;
+	struct store		*store;
+	struct smtp_settings	 set;
+	struct profile		*p;
+	const char		*from;
+	const char *const	*to;
+	size_t			 nto;
+	char			*helo;
+	char			*data;		/* DATA form */
+	size_t			 datalen;
+	size_t			 size;		/* the message's own octets */
+	char			*msgid;
+};
 
-	say("profile=%s server=%s tls=%s auth=%s size=%zu id=%s status=%s "
-	    "reply=\"%s\"", p->name, server, tls, s ? smtp_auth_used(s) :
-	    pr->auth_tried ? profile_auth_name(p->auth) : "none", size, id,
-	    status, r);
-	free(r);
-	free(id);
+static void
+outgoing_clear(struct outgoing *m)
+{
+	store_close(m->store);
+	profile_free(m->p);
+	settings_clear(&m->set);
+	free(m->o.to);
+	free(m->o.attach);
+	free(m->helo);
+	free(m->data);
+	free(m->msgid);
+	memset(m, 0, sizeof *m);
+}
+
+/*
+ * Parses send's options (cmd names the command in messages), reads the
+ * profile and builds the message.  The store stays open in m->store.
+ * 0, or the exit code after saying why.
+ */
+static int
+outgoing_prepare(const char *db, const char *cmd, int argc, char **argv,
+    struct outgoing *m)
+{
+	struct send_opts *o = &m->o;
+	int rc;
+
+	o->to = xcalloc((size_t)argc + 1, sizeof *o->to);
+	o->attach = xcalloc((size_t)argc + 1, sizeof *o->attach);
+	for (int i = 0; i < argc; i++) {
+		const char *a = argv[i];
+		const char **slot = NULL;
+
+		if (i + 1 == argc && strncmp(a, "--", 2) == 0)
+			return usage("%s: %s needs a value", cmd, a);
+		if (strcmp(a, "--profile") == 0)
+			slot = &o->profile;
+		else if (strcmp(a, "--from") == 0)
+			slot = &o->from;
+		else if (strcmp(a, "--subject") == 0)
+			slot = &o->subject;
+		else if (strcmp(a, "--message") == 0)
+			slot = &o->message;
+		else if (strcmp(a, "--to") == 0)
+			slot = &o->to[o->nto++];
+		else if (strcmp(a, "--attach") == 0)
+			slot = &o->attach[o->nattach++];
+		else
+			return usage("%s: unexpected '%s'", cmd, a);
+		*slot = argv[++i];
+	}
+	if (o->message != NULL && (o->nattach > 0 || o->subject != NULL))
+		return usage("%s: --message takes a whole message; --subject "
+		    "and --attach build one", cmd);
+	if (o->from != NULL && check_address("--from", o->from) != 0)
+		return EX_USAGE;
+	for (size_t i = 0; i < o->nto; i++) {
+		if (check_address("--to", o->to[i]) != 0)
+			return EX_USAGE;
+	}
+	if ((rc = open_store(db, &m->store)) != 0 ||
+	    (rc = load_config(m->store, o->profile, &m->p, &m->set)) != 0)
+		return rc;
+	m->from = o->from ? o->from : m->p->from;
+	m->to = o->nto ? o->to : (const char *const *)&m->p->to;
+	m->nto = o->nto ? o->nto : 1;
+	if (m->from == NULL)
+		return usage("%s: no sender: give --from, or set the "
+		    "profile's from (gwadmin set %s from=ADDR)", cmd,
+		    m->p->name);
+	if (o->nto == 0 && m->p->to == NULL)
+		return usage("%s: no recipient: give --to, or set the "
+		    "profile's to (gwadmin set %s to=ADDR)", cmd, m->p->name);
+	m->helo = gwengine_helo_name(m->p);
+	return make_message(o, m->p, &m->set, m->from, m->helo, &m->data,
+	    &m->datalen, &m->size, &m->msgid);
 }
 
 static int
 cmd_send(const char *db, int argc, char **argv)
 {
-	struct send_opts o = { 0 };
-	struct smtp_settings set = { 0 };
-	struct profile *p = NULL;
+	struct outgoing m = { 0 };
 	struct smtp_session *s = NULL;
 	struct smtp_result res = { 0 };
 	struct smtp_probe pr = { 0 };
 	enum smtp_status st;
-	const char *from, *const *to;
-	char *data = NULL, *helo = NULL, *msgid = NULL, *cause = NULL;
-	size_t datalen = 0, nto;
+	char *cause = NULL;
 	int rc;
 
-	o.to = xcalloc((size_t)argc + 1, sizeof *o.to);
-	o.attach = xcalloc((size_t)argc + 1, sizeof *o.attach);
-	for (int i = 0; i < argc; i++) {
-		const char *a = argv[i];
-		const char **slot = NULL;
-
-		if (i + 1 == argc && strncmp(a, "--", 2) == 0) {
-			rc = usage("send: %s needs a value", a);
-			goto out;
-		}
-		if (strcmp(a, "--profile") == 0)
-			slot = &o.profile;
-		else if (strcmp(a, "--from") == 0)
-			slot = &o.from;
-		else if (strcmp(a, "--subject") == 0)
-			slot = &o.subject;
-		else if (strcmp(a, "--message") == 0)
-			slot = &o.message;
-		else if (strcmp(a, "--to") == 0)
-			slot = &o.to[o.nto++];
-		else if (strcmp(a, "--attach") == 0)
-			slot = &o.attach[o.nattach++];
-		else {
-			rc = usage("send: unexpected '%s'", a);
-			goto out;
-		}
-		*slot = argv[++i];
-	}
-	if (o.message != NULL && (o.nattach > 0 || o.subject != NULL)) {
-		rc = usage("send: --message takes a whole message; --subject "
-		    "and --attach build one");
+	if ((rc = outgoing_prepare(db, "send", argc, argv, &m)) != 0)
 		goto out;
-	}
-	if ((o.from != NULL && check_address("--from", o.from) != 0)) {
-		rc = EX_USAGE;
-		goto out;
-	}
-	for (size_t i = 0; i < o.nto; i++) {
-		if (check_address("--to", o.to[i]) != 0) {
-			rc = EX_USAGE;
-			goto out;
-		}
-	}
-	if ((rc = load_config(db, o.profile, &p, &set)) != 0)
-		goto out;
-	if (!set.enabled) {
-		say("SMTP is deactivated (gwadmin settings enabled=true)");
+	store_close(m.store);	/* not held open across the network */
+	m.store = NULL;
+	if (!m.set.enabled) {
+		log_error("SMTP is deactivated (gwadmin settings enabled=true)");
 		rc = EX_CONFIG;
 		goto out;
 	}
-	if (!p->active) {
-		say("profile '%s' is inactive (gwadmin set %s active=true)",
-		    p->name, p->name);
+	if (!m.p->active) {
+		log_error("profile '%s' is inactive (gwadmin set %s "
+		    "active=true)", m.p->name, m.p->name);
 		rc = EX_CONFIG;
 		goto out;
 	}
-	from = o.from ? o.from : p->from;
-	to = o.nto ? o.to : (const char *const[]){ p->to };
-	nto = o.nto ? o.nto : 1;
-	if (from == NULL) {
-		rc = usage("send: no sender: give --from, or set the profile's "
-		    "from (gwadmin set %s from=ADDR)", p->name);
-		goto out;
-	}
-	if (o.nto == 0 && p->to == NULL) {
-		rc = usage("send: no recipient: give --to, or set the "
-		    "profile's to (gwadmin set %s to=ADDR)", p->name);
-		goto out;
-	}
-	helo = helo_name(p);
-	if ((rc = make_message(&o, p, &set, from, helo, &data, &datalen,
-	    &msgid)) != 0)
-		goto out;
-
 	/* The probe record tells the log how far a failed open got. */
-	st = smtp_open(p, helo, &pr, &s, &cause);
+	st = smtp_open(m.p, m.helo, &pr, &s, &cause);
 	if (st == SMTP_OK)
-		st = smtp_send(s, from, to, nto, data, datalen, &res, &cause);
+		st = smtp_send(s, m.from, m.to, m.nto, m.data, m.datalen, &res,
+		    &cause);
 	if (st == SMTP_OK) {
-		log_message(p, s, &pr, datalen, msgid, "sent", res.reply);
+		log_message(0, m.p, s, &pr, m.size, m.msgid, "sent",
+		    res.reply);
 		for (size_t i = 0; i < res.nrcpt; i++) {
 			if (res.rcpt[i].code / 100 != 2)
-				say("recipient %s refused: %s", to[i],
+				log_error("recipient %s refused: %s", m.to[i],
 				    res.rcpt[i].reply);
 		}
 	} else
-		log_message(p, s, &pr, datalen, msgid, "failed", cause);
+		log_message(0, m.p, s, &pr, m.size, m.msgid, "failed",
+		    cause);
 	rc = gwengine_exit_code(st);
 out:
 	smtp_close(s);
 	smtp_result_clear(&res);
 	smtp_probe_clear(&pr);
-	profile_free(p);
-	settings_clear(&set);
-	free(o.to);
-	free(o.attach);
-	free(data);
-	free(helo);
-	free(msgid);
+	outgoing_clear(&m);
 	free(cause);
+	return rc;
+}
+
+/*
+ * submit: the message goes into the queue in one transaction, made
+ * durable (synchronous=FULL) before the id is printed.  An inactive
+ * profile or disabled SMTP does not refuse it: the queue holds it.
+ */
+static int
+cmd_submit(const char *db, int argc, char **argv)
+{
+	struct outgoing m = { 0 };
+	struct store_qmsg q = { 0 };
+	char *cause = NULL;
+	int rc;
+
+	if ((rc = outgoing_prepare(db, "submit", argc, argv, &m)) != 0)
+		goto out;
+	q.message_id = m.msgid;
+	q.profile = m.p->name;
+	q.sender = (char *)m.from;
+	q.data = m.data;
+	q.datalen = m.datalen;
+	q.size = m.size;
+	q.submitted = time(NULL);
+	q.nrcpt = m.nto;
+	q.rcpt = xcalloc(m.nto, sizeof *q.rcpt);
+	for (size_t i = 0; i < m.nto; i++)
+		q.rcpt[i].addr = (char *)m.to[i];
+	rc = store_queue_add(m.store, &q, &cause);
+	free(q.rcpt);	/* the strings belong to m */
+	if (rc != STORE_OK) {
+		rc = store_exit(rc, cause);
+		goto out;
+	}
+	printf("%lld\n", q.id);
+	rc = fflush(stdout) == 0 ? 0 : EX_IOERR;
+	if (!m.set.enabled || !m.p->active)
+		log_info("queued %lld; it waits: %s", q.id, !m.set.enabled ?
+		    "SMTP is deactivated (gwadmin settings enabled=true)" :
+		    "the profile is inactive");
+out:
+	outgoing_clear(&m);
+	return rc;
+}
+
+/* queue */
+
+static void
+gen_int(yajl_gen g, const char *key, long long value)
+{
+	yajl_gen_string(g, (const unsigned char *)key, strlen(key));
+	yajl_gen_integer(g, value);
+}
+
+static void gen_str(yajl_gen g, const char *key, const char *value);
+static void gen_bool(yajl_gen g, const char *key, bool value);
+
+static void
+gen_time(yajl_gen g, const char *key, time_t t)
+{
+	char buf[32];
+
+	probe_iso_time(t, buf, sizeof buf);
+	gen_str(g, key, t > 0 ? buf : NULL);
+}
+
+static void
+queue_json(const struct store_qmsg *v, size_t n)
+{
+	yajl_gen g;
+	const unsigned char *buf;
+	size_t len;
+
+	if (n == 0) {
+		fputs("[]\n", stdout);	/* yajl would print "[\n\n]" */
+		return;
+	}
+	g = yajl_gen_alloc(NULL);
+	yajl_gen_config(g, yajl_gen_beautify, 1);
+	yajl_gen_config(g, yajl_gen_indent_string, "  ");
+	yajl_gen_array_open(g);
+	for (size_t i = 0; i < n; i++) {
+		const struct store_qmsg *m = &v[i];
+
+		yajl_gen_map_open(g);
+		gen_int(g, "id", m->id);
+		gen_str(g, "message_id", m->message_id);
+		gen_str(g, "profile", m->profile);
+		gen_str(g, "from", m->sender);
+		gen_str(g, "state", queue_state_name(m->state));
+		gen_int(g, "attempts", m->attempts);
+		gen_bool(g, "held", m->held);
+		gen_time(g, "submitted", m->submitted);
+		gen_time(g, "next_attempt", queue_state_final(m->state) ? 0 :
+		    m->next_attempt);
+		gen_str(g, "last_reply", m->last_reply);
+		gen_int(g, "size", (long long)m->size);
+		yajl_gen_string(g, (const unsigned char *)"recipients", 10);
+		yajl_gen_array_open(g);
+		for (size_t j = 0; j < m->nrcpt; j++) {
+			const struct store_qrcpt *r = &m->rcpt[j];
+
+			yajl_gen_map_open(g);
+			gen_str(g, "address", r->addr);
+			gen_str(g, "state", queue_rcpt_state_name(r->state));
+			yajl_gen_string(g, (const unsigned char *)"code", 4);
+			if (r->code > 0)
+				yajl_gen_integer(g, r->code);
+			else
+				yajl_gen_null(g);
+			gen_str(g, "reply", r->reply);
+			yajl_gen_map_close(g);
+		}
+		yajl_gen_array_close(g);
+		yajl_gen_map_close(g);
+	}
+	yajl_gen_array_close(g);
+	yajl_gen_get_buf(g, &buf, &len);
+	fwrite(buf, 1, len, stdout);
+	if (len > 0 && buf[len - 1] != '\n')
+		fputc('\n', stdout);
+	yajl_gen_free(g);
+}
+
+/* The table: one line per message, one indented line per recipient. */
+static void
+queue_table(const struct store_qmsg *v, size_t n)
+{
+	char next[32];
+
+	printf("%-8s %-9s %-8s %-20s %-16s %s\n", "ID", "STATE", "ATTEMPTS",
+	    "NEXT ATTEMPT", "PROFILE", "LAST REPLY");
+	for (size_t i = 0; i < n; i++) {
+		const struct store_qmsg *m = &v[i];
+		char *reply = text_escape(m->last_reply ? m->last_reply : "-");
+
+		if (queue_state_final(m->state))
+			snprintf(next, sizeof next, "-");
+		else
+			probe_iso_time(m->next_attempt, next, sizeof next);
+		printf("%-8lld %-9s %-8d %-20s %-16s %s%s\n", m->id,
+		    queue_state_name(m->state), m->attempts, next, m->profile,
+		    m->held ? "(held) " : "", reply);
+		free(reply);
+		for (size_t j = 0; j < m->nrcpt; j++) {
+			char *addr = text_escape(m->rcpt[j].addr);
+
+			printf("         %-9s %s\n",
+			    queue_rcpt_state_name(m->rcpt[j].state), addr);
+			free(addr);
+		}
+	}
+	if (n == 0)
+		printf("(the queue is empty)\n");
+}
+
+static int
+cmd_queue(const char *db, int argc, char **argv)
+{
+	struct store *s = NULL;
+	struct store_qmsg *v = NULL;
+	size_t n = 0;
+	bool json = false;
+	char *cause = NULL;
+	int rc;
+
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0)
+			json = true;
+		else
+			return usage("queue: unexpected '%s'", argv[i]);
+	}
+	if ((rc = open_store(db, &s)) != 0)
+		return rc;
+	rc = store_queue_list(s, &v, &n, &cause);
+	store_close(s);
+	if (rc != STORE_OK)
+		return store_exit(rc, cause);
+	if (json)
+		queue_json(v, n);
+	else
+		queue_table(v, n);
+	store_qmsg_free_array(v, n);
+	return fflush(stdout) == 0 ? 0 : EX_IOERR;
+}
+
+static int
+cmd_run(const char *db, int argc, char **argv)
+{
+	struct runner_opts ro = { 0 };
+	char *def = NULL, *cause = NULL;
+	int rc;
+
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--once") == 0)
+			ro.once = true;
+		else if (strcmp(argv[i], "--syslog") == 0)
+			ro.syslog = true;
+		else
+			return usage("run: unexpected '%s'", argv[i]);
+	}
+	if (db == NULL && (db = def = store_default_path(&cause)) == NULL)
+		return store_exit(STORE_ERROR, cause);
+	ro.db = db;
+	rc = runner_main(&ro);
+	free(def);
 	return rc;
 }
 
@@ -619,6 +837,7 @@ cmd_probe(const char *db, int argc, char **argv)
 	struct smtp_probe pr = { 0 };
 	struct smtp_session *s = NULL;
 	struct profile *p = NULL;
+	struct store *store = NULL;
 	const char *name = NULL;
 	bool json = false;
 	char *helo = NULL, *cause = NULL;
@@ -635,16 +854,20 @@ cmd_probe(const char *db, int argc, char **argv)
 	}
 	if (name == NULL)
 		return usage("probe: which profile?");
-	if ((rc = load_config(db, name, &p, &set)) != 0)
+	if ((rc = open_store(db, &store)) != 0)
 		return rc;
-	helo = helo_name(p);
+	rc = load_config(store, name, &p, &set);
+	store_close(store);	/* not held open across the network */
+	if (rc != 0)
+		return rc;
+	helo = gwengine_helo_name(p);
 	st = smtp_open(p, helo, &pr, &s, &cause);
 	if (json)
 		probe_json(p, &pr, st, cause);
 	else
 		probe_report(stdout, p, &pr, st, cause);
 	if (st != SMTP_OK)
-		say("probe of '%s' failed: %s", p->name, cause);
+		log_error("probe of '%s' failed: %s", p->name, cause);
 	rc = gwengine_exit_code(st);
 	if (fflush(stdout) != 0 && rc == 0)
 		rc = EX_IOERR;
@@ -693,6 +916,12 @@ gwengine_main(int argc, char **argv)
 		rc = help ? 0 : EX_USAGE;
 	} else if (strcmp(cmd, "send") == 0)
 		rc = cmd_send(db, nrest, rest);
+	else if (strcmp(cmd, "submit") == 0)
+		rc = cmd_submit(db, nrest, rest);
+	else if (strcmp(cmd, "queue") == 0)
+		rc = cmd_queue(db, nrest, rest);
+	else if (strcmp(cmd, "run") == 0)
+		rc = cmd_run(db, nrest, rest);
 	else if (strcmp(cmd, "probe") == 0)
 		rc = cmd_probe(db, nrest, rest);
 	else {

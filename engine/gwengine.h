@@ -1,5 +1,6 @@
 /*
- * engine/gwengine.h: gwengine's command line (send, probe).
+ * engine/gwengine.h: gwengine's command line (send, submit, queue, run,
+ * probe).
  */
 #ifndef GWSMTP_ENGINE_GWENGINE_H
 #define GWSMTP_ENGINE_GWENGINE_H
@@ -8,6 +9,9 @@
 
 /* gwengine's entry point; returns a sysexits.h code. */
 int	 gwengine_main(int argc, char **argv);
+/* The EHLO name: the profile's helo, else this host's name if it is a
+ * valid one, else localhost.localdomain.  Caller frees. */
+char	*gwengine_helo_name(const struct profile *p);
 /* The exit code for an SMTP outcome (SPEC section 7). */
 int	 gwengine_exit_code(enum smtp_status st);
 

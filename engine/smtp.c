@@ -41,6 +41,19 @@ static const char *const state_names[] = {
 	[SMTP_STATE_CLOSED] = "closed",
 };
 
+/*
+ * A message whose data went out without waiting for the reply to it
+ * (smtp_send_stream()): the next transaction's commands follow it in the
+ * same write, and its reply is the first one read after them.
+ */
+struct pending {
+	bool			 active;	/* the reply is still to come */
+	struct smtp_result	*result;
+	size_t			 first, n, accepted;
+	enum smtp_status	 status;	/* once settled */
+	char			*cause;
+};
+
 struct smtp_session {
 	struct profile		*p;		/* our copy */
 	struct conn		*c;
@@ -52,6 +65,11 @@ struct smtp_session {
 	bool			 tls_on;
 	const char		*auth_used;
 	struct smtp_probe	*probe;		/* NULL unless probing */
+	bool			 rset_due;	/* a transaction ended: RSET
+						   before the next MAIL */
+	struct pending		 pend;		/* data sent, reply not read */
+	struct pending		 settled;	/* reply read, not yet told */
+	bool			 has_settled;
 };
 
 const char *
@@ -583,18 +601,115 @@ has_8bit(const char *data, size_t len)
 	return false;
 }
 
-/* One transaction for rcpt[0..n), recording into result->rcpt + first. */
+/* Reads the reply to a RSET already sent; anything but 250 ends it all. */
+static enum smtp_status
+reset_reply(struct smtp_session *s, char **cause)
+{
+	struct smtp_reply r = { 0 };
+	enum smtp_status st;
+
+	if (!s->caps.pipelining && (st = flush(s, cause)) != SMTP_OK)
+		return st;
+	if ((st = read_reply(s, &r, cause)) != SMTP_OK)
+		return st;
+	if (r.code != 250) {
+		st = refused(s, &r, SMTP_ERR_PROTOCOL, cause, "RSET refused");
+		s->state = SMTP_STATE_CLOSED;
+	}
+	smtp_reply_clear(&r);
+	return st;
+}
+
+/*
+ * The reply to the end of the data settles every recipient of the
+ * transaction that the server took.  Leaves the reply in result.
+ */
+static enum smtp_status
+finish_data(struct smtp_session *s, const struct smtp_reply *r,
+    struct smtp_result *result, size_t first, size_t n, size_t accepted,
+    char **cause)
+{
+	free(result->reply);
+	result->code = r->code;
+	result->reply = smtp_reply_summary(r);
+	for (size_t i = 0; i < n; i++) {
+		if (result->rcpt[first + i].code / 100 == 2)
+			result->rcpt[first + i].final = r->code;
+	}
+	if (r->code / 100 != 2)
+		return refused(s, r, SMTP_ERR_PERM, cause, "message refused");
+	result->accepted += accepted;
+	return SMTP_OK;
+}
+
+/*
+ * Reads the reply to the pending message's data: its outcome moves to
+ * s->settled until smtp_send_stream() tells it.
+ */
+static enum smtp_status
+settle_pending(struct smtp_session *s)
+{
+	struct pending *pd = &s->settled;
+	enum smtp_state state = s->state;
+	struct smtp_reply r = { 0 };
+	enum smtp_status st;
+
+	*pd = s->pend;
+	memset(&s->pend, 0, sizeof s->pend);
+	s->has_settled = true;
+	s->state = SMTP_STATE_BODY;
+	if ((st = read_reply(s, &r, &pd->cause)) == SMTP_OK) {
+		st = finish_data(s, &r, pd->result, pd->first, pd->n,
+		    pd->accepted, &pd->cause);
+		s->state = state;
+	}
+	smtp_reply_clear(&r);
+	pd->status = st;
+	return st;
+}
+
+/* The session broke with a message pending: its outcome is unknown. */
+static void
+pending_broken(struct smtp_session *s, const char *why)
+{
+	if (!s->pend.active)
+		return;
+	s->settled = s->pend;
+	memset(&s->pend, 0, sizeof s->pend);
+	s->has_settled = true;
+	s->settled.status = SMTP_ERR_TEMP;
+	s->settled.cause = xasprintf("end of data: no reply came (%s)", why);
+}
+
+/*
+ * One transaction for rcpt[0..n), recording into result->rcpt + first.
+ * With defer (PIPELINING only), the data is queued and the reply to it is
+ * left pending: *deferred says so, and the next transaction reads it.
+ */
 static enum smtp_status
 transaction(struct smtp_session *s, const char *from, const char *const *rcpt,
     size_t n, size_t first, const char *data, size_t len, bool utf8,
-    struct smtp_result *result, char **cause)
+    bool defer, bool *deferred, struct smtp_result *result, char **cause)
 {
-	bool pipelining = s->caps.pipelining;
+	bool pipelining = s->caps.pipelining, rset = false;
 	struct smtp_reply r = { 0 };
 	enum smtp_status st;
 	size_t accepted = 0, tempfail = 0;
 	char *size = NULL, *first_refusal = NULL;
 
+	if (s->rset_due) {
+		/*
+		 * RSET between messages; with PIPELINING it leads the group
+		 * and costs no round trip.
+		 */
+		s->rset_due = false;
+		rset = pipelining;
+		s->state = SMTP_STATE_RSET;
+		if ((st = send_line(s, cause, "RSET")) != SMTP_OK)
+			return st;
+		if (!pipelining && (st = reset_reply(s, cause)) != SMTP_OK)
+			return st;
+	}
 	s->state = SMTP_STATE_MAIL;
 	if (s->caps.size)
 		size = xasprintf(" SIZE=%zu", len);
@@ -641,6 +756,19 @@ transaction(struct smtp_session *s, const char *from, const char *const *rcpt,
 			return st;
 	}
 	if (pipelining) {
+		if (s->pend.active) {
+			/* The previous message's reply comes first. */
+			if (settle_pending(s) != SMTP_OK && !smtp_usable(s)) {
+				*cause = xstrdup(s->settled.cause);
+				return SMTP_ERR_TEMP;
+			}
+		}
+		if (rset) {
+			s->state = SMTP_STATE_RSET;
+			if ((st = reset_reply(s, cause)) != SMTP_OK)
+				return st;
+			s->state = SMTP_STATE_MAIL;
+		}
 		if ((st = read_reply(s, &r, cause)) != SMTP_OK)
 			return st;
 		if (r.code / 100 != 2) {
@@ -678,8 +806,11 @@ transaction(struct smtp_session *s, const char *from, const char *const *rcpt,
 	for (size_t i = 0; i < n; i++) {
 		int code = result->rcpt[first + i].code;
 
-		if (code / 100 != 2 && first_refusal == NULL)
-			first_refusal = result->rcpt[first + i].reply;
+		if (code / 100 != 2) {
+			result->rcpt[first + i].final = code;
+			if (first_refusal == NULL)
+				first_refusal = result->rcpt[first + i].reply;
+		}
 		tempfail += code / 100 == 4;
 	}
 	s->state = SMTP_STATE_DATA;
@@ -717,22 +848,23 @@ transaction(struct smtp_session *s, const char *from, const char *const *rcpt,
 		if (rc != CONN_OK)
 			return link_failed(s, rc, why, cause);
 	}
+	if (defer && pipelining) {
+		/* Not flushed: the next message's commands go with it. */
+		s->pend = (struct pending){ .active = true, .result = result,
+		    .first = first, .n = n, .accepted = accepted };
+		*deferred = true;
+		s->state = SMTP_STATE_READY;
+		s->rset_due = true;
+		return SMTP_OK;
+	}
 	if ((st = flush(s, cause)) != SMTP_OK ||
 	    (st = read_reply(s, &r, cause)) != SMTP_OK)
 		return st;
-	free(result->reply);
-	result->code = r.code;
-	result->reply = smtp_reply_summary(&r);
-	if (r.code / 100 != 2) {
-		st = refused(s, &r, SMTP_ERR_PERM, cause, "message refused");
-		smtp_reply_clear(&r);
-		s->state = SMTP_STATE_READY;
-		return st;
-	}
+	st = finish_data(s, &r, result, first, n, accepted, cause);
 	smtp_reply_clear(&r);
-	result->accepted += accepted;
 	s->state = SMTP_STATE_READY;
-	return SMTP_OK;
+	s->rset_due = true;
+	return st;
 
 mail_refused:
 	st = refused(s, &r, SMTP_ERR_PERM, cause, "sender refused");
@@ -743,10 +875,11 @@ mail_refused:
 	return st;
 }
 
-enum smtp_status
-smtp_send(struct smtp_session *s, const char *from, const char *const *rcpt,
-    size_t nrcpt, const char *data, size_t len, struct smtp_result *result,
-    char **cause)
+/* smtp_send(), or with defer the last transaction's reply left pending. */
+static enum smtp_status
+send_one(struct smtp_session *s, const char *from, const char *const *rcpt,
+    size_t nrcpt, const char *data, size_t len, bool defer, bool *deferred,
+    struct smtp_result *result, char **cause)
 {
 	enum smtp_status st = SMTP_OK;
 	bool utf8 = needs_utf8(from);
@@ -772,14 +905,104 @@ smtp_send(struct smtp_session *s, const char *from, const char *const *rcpt,
 		size_t n = nrcpt - first > SMTP_RCPT_MAX ? SMTP_RCPT_MAX :
 		    nrcpt - first;
 
-		if (first > 0 && (st = smtp_reset(s, cause)) != SMTP_OK)
-			return st;
 		st = transaction(s, from, rcpt + first, n, first, data, len,
-		    utf8, result, cause);
+		    utf8, defer && first + n == nrcpt, deferred, result, cause);
 		if (st != SMTP_OK)
 			break;	/* result says who already has it */
 	}
 	return st;
+}
+
+enum smtp_status
+smtp_send(struct smtp_session *s, const char *from, const char *const *rcpt,
+    size_t nrcpt, const char *data, size_t len, struct smtp_result *result,
+    char **cause)
+{
+	bool deferred = false;
+
+	return send_one(s, from, rcpt, nrcpt, data, len, false, &deferred,
+	    result, cause);
+}
+
+/* Hands a settled message's outcome to done() and forgets it. */
+static void
+report_settled(struct smtp_session *s, const struct smtp_stream *ops,
+    void *arg, size_t i)
+{
+	struct pending *pd = &s->settled;
+
+	ops->done(arg, i, pd->status, pd->result, pd->cause);
+	smtp_result_clear(pd->result);
+	free(pd->cause);
+	memset(pd, 0, sizeof *pd);
+	s->has_settled = false;
+}
+
+/* Flushes and reads the pending message's reply, or marks it lost. */
+static void
+drain_pending(struct smtp_session *s, const char *why)
+{
+	char *err = NULL;
+
+	if (!s->pend.active)
+		return;
+	if (!smtp_usable(s))
+		pending_broken(s, why ? why : "the session ended");
+	else if (conn_flush(s->c, &err) != CONN_OK) {
+		s->state = SMTP_STATE_CLOSED;
+		pending_broken(s, err);
+	} else
+		settle_pending(s);
+	free(err);
+}
+
+size_t
+smtp_send_stream(struct smtp_session *s, const struct smtp_stream *ops,
+    void *arg)
+{
+	struct smtp_result res[2] = { 0 };
+	struct smtp_message m;
+	size_t i, prev = 0;
+	int slot = 0;
+
+	for (i = 0;; i++) {
+		enum smtp_status st;
+		bool deferred = false;
+		char *cause = NULL;
+
+		if (smtp_usable(s) && s->state != SMTP_STATE_READY &&
+		    !s->pend.active) {
+			/* After a refusal: RSET, as smtp_reset() does. */
+			if (smtp_reset(s, &cause) != SMTP_OK) {
+				free(cause);
+				break;
+			}
+		}
+		if (!smtp_usable(s))
+			break;
+		memset(&m, 0, sizeof m);
+		if (!ops->next(arg, i, &m))
+			break;
+		st = send_one(s, m.from, m.rcpt, m.nrcpt, m.data, m.len,
+		    s->caps.pipelining, &deferred, &res[slot], &cause);
+		/* One that did not reach its data: the last one first. */
+		if (!deferred)
+			drain_pending(s, cause);
+		if (s->has_settled)
+			report_settled(s, ops, arg, prev);
+		if (deferred) {
+			prev = i;
+			slot = 1 - slot;
+		} else {
+			ops->done(arg, i, st, &res[slot], cause);
+			smtp_result_clear(&res[slot]);
+		}
+		free(cause);
+	}
+	drain_pending(s, NULL);
+	if (s->has_settled)
+		report_settled(s, ops, arg, prev);
+	return i;
 }
 
 enum smtp_status
@@ -791,6 +1014,7 @@ smtp_reset(struct smtp_session *s, char **cause)
 	if (!smtp_usable(s))
 		return fail(s, SMTP_ERR_TEMP, cause, "the session has ended");
 	s->state = SMTP_STATE_RSET;
+	s->rset_due = false;
 	if ((st = command(s, &r, cause, "RSET")) != SMTP_OK)
 		return st;
 	if (r.code != 250) {

@@ -71,6 +71,9 @@ void	 smtp_probe_clear(struct smtp_probe *p);
 struct smtp_rcpt_result {
 	int	 code;		/* the RCPT reply's code, 0 if not sent */
 	char	*reply;
+	int	 final;		/* what settles it: the RCPT reply's code if
+				   refused, else the reply to the data; 0 if
+				   the transaction never got that far */
 };
 
 struct smtp_result {
@@ -101,10 +104,44 @@ enum smtp_status smtp_open(const struct profile *p, const char *helo,
  * in DATA form: see message_smtp_data()).  SMTP_OK when the server accepted
  * it for at least one recipient; result says which.  After a failure that
  * left the session usable, smtp_reset() makes it ready for the next one.
+ * A message after a completed one is preceded by RSET, pipelined with MAIL
+ * when the server offers PIPELINING.
  */
 enum smtp_status smtp_send(struct smtp_session *s, const char *from,
 		    const char *const *rcpt, size_t nrcpt, const char *data,
 		    size_t len, struct smtp_result *result, char **cause);
+/* One message for smtp_send_stream(). */
+struct smtp_message {
+	const char		*from;
+	const char *const	*rcpt;
+	size_t			 nrcpt;
+	const char		*data;	/* DATA form */
+	size_t			 len;
+};
+
+struct smtp_stream {
+	/* Fills *m with the i-th message; false when there is none. */
+	bool	(*next)(void *arg, size_t i, struct smtp_message *m);
+	/*
+	 * The i-th message's outcome, as smtp_send() would give it; result
+	 * and cause are valid during the call only.
+	 */
+	void	(*done)(void *arg, size_t i, enum smtp_status st,
+		    const struct smtp_result *result, const char *cause);
+};
+
+/*
+ * Sends messages one after another over the session until next() has no
+ * more or the session ends.  With PIPELINING, a message's data, its end
+ * and the next message's RSET, MAIL, RCPT and DATA go in one write, so a
+ * message costs one round trip (RFC 2920 lets the data open a group).
+ * done() is called once for every message next() gave, in order; a
+ * message's outcome may come after next() gave the following one.  After
+ * a failure the session goes on with RSET (no smtp_reset() needed) unless
+ * it ended.  Returns how many messages next() gave.
+ */
+size_t		 smtp_send_stream(struct smtp_session *s,
+		    const struct smtp_stream *ops, void *arg);
 /* RSET; a session that cannot be reset must be closed. */
 enum smtp_status smtp_reset(struct smtp_session *s, char **cause);
 /* Whether the session can carry another message. */

@@ -152,7 +152,8 @@ struct store_qmsg {
 	time_t			 next_attempt;
 	time_t			 updated;
 	char			*last_reply;	/* or NULL */
-	size_t			 size;		/* bytes of data */
+	size_t			 size;		/* the message's octets (before
+						   dot-stuffing) */
 	struct store_qrcpt	*rcpt;
 	size_t			 nrcpt;
 	char			*data;		/* DATA form (message_smtp_data);
@@ -167,7 +168,7 @@ void	 store_qmsg_free_array(struct store_qmsg *v, size_t n);
 
 /*
  * Queues m (message_id, profile, sender, rcpt[].addr, data, datalen,
- * submitted): state queued, every recipient pending, due at once.  Sets
+ * size, submitted): state queued, every recipient pending, due at once.  Sets
  * m->id.  Durable when it returns (synchronous=FULL), unless inside
  * store_begin(), where store_commit() makes it so.
  */

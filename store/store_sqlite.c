@@ -1933,7 +1933,7 @@ store_queue_add(struct store *s, struct store_qmsg *m, char **cause)
 	sqlite3_bind_text(st, 2, m->profile, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, m->sender, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 4, (sqlite3_int64)m->submitted);
-	sqlite3_bind_int64(st, 5, (sqlite3_int64)m->datalen);
+	sqlite3_bind_int64(st, 5, (sqlite3_int64)m->size);
 	if ((status = db_done(s, st, "cannot queue a message", cause)) != 0)
 		goto out;
 	id = sqlite3_last_insert_rowid(s->db);
