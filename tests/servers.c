@@ -43,14 +43,6 @@ struct tu_server {
 static struct tu_server *live;
 static char *certs;
 
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void
 cleanup_at_exit(void)
@@ -177,10 +169,10 @@ tu_server_start(const char *script, const char *const *args)
 	register_cleanup();
 
 	/* Byte by byte, so nothing after the PORT line is consumed. */
-	deadline = now_ms() + START_TIMEOUT_MS;
+	deadline = tu_now_ms() + START_TIMEOUT_MS;
 	while (len < sizeof line - 1) {
 		struct pollfd pfd = { out[0], POLLIN, 0 };
-		long long left = deadline - now_ms();
+		long long left = deadline - tu_now_ms();
 		ssize_t n;
 
 		if (left <= 0 || poll(&pfd, 1, (int)left) <= 0)
@@ -236,11 +228,11 @@ tu_server_stop(struct tu_server *s)
 		}
 	}
 	kill(s->pid, SIGTERM);
-	deadline = now_ms() + STOP_TIMEOUT_MS;
+	deadline = tu_now_ms() + STOP_TIMEOUT_MS;
 	while (waitpid(s->pid, &status, WNOHANG) == 0) {
 		struct timespec tick = { 0, 10 * 1000 * 1000 };
 
-		if (now_ms() >= deadline) {
+		if (tu_now_ms() >= deadline) {
 			kill(s->pid, SIGKILL);
 			waitpid(s->pid, &status, 0);
 			break;
@@ -317,14 +309,14 @@ tu_send(int fd, const char *str)
 char *
 tu_smtp_reply(int fd, char **partial)
 {
-	long long deadline = now_ms() + REPLY_TIMEOUT_MS;
+	long long deadline = tu_now_ms() + REPLY_TIMEOUT_MS;
 	size_t len = 0, cap = 256, bol = 0;
 	char *buf = xmalloc(cap);
 
 	/* Byte by byte: a reply must not swallow bytes sent after it. */
 	for (;;) {
 		struct pollfd pfd = { fd, POLLIN, 0 };
-		long long left = deadline - now_ms();
+		long long left = deadline - tu_now_ms();
 		char c;
 
 		if (left <= 0 || poll(&pfd, 1, (int)left) <= 0 || read(fd, &c, 1) != 1)
@@ -366,14 +358,14 @@ tu_smtp_cmd(int fd, const char *line)
 char *
 tu_read_for(int fd, int ms, size_t *lenp, bool *eof)
 {
-	long long deadline = now_ms() + ms;
+	long long deadline = tu_now_ms() + ms;
 	size_t len = 0;
 	char *buf = xstrdup("");
 
 	*eof = false;
 	for (;;) {
 		struct pollfd pfd = { fd, POLLIN, 0 };
-		long long left = deadline - now_ms();
+		long long left = deadline - tu_now_ms();
 
 		if (left <= 0 || poll(&pfd, 1, (int)left) <= 0)
 			break;

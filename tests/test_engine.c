@@ -321,21 +321,6 @@ assert_jstr(yajl_val v, const char *key, const char *want)
 
 /* gwadmin */
 
-static void
-vadmin(const char *in, const char *first, va_list ap)
-{
-	const char *argv[MAX_ARGS] = { "--db", db, first };
-	struct tu_run r;
-	size_t n = 3;
-
-	while ((argv[n] = va_arg(ap, const char *)) != NULL)
-		cr_assert(++n < MAX_ARGS - 1);
-	tu_gwadmin(&r, in, argv);
-	cr_assert_eq(r.status, 0, "gwadmin %s: exit %d\nstdout: %s\nstderr: %s",
-	    first, r.status, r.out, r.err);
-	tu_run_free(&r);
-}
-
 /* gwadmin --db DB ARGS..., which must succeed. */
 static void
 admin(const char *first, ...)
@@ -343,7 +328,7 @@ admin(const char *first, ...)
 	va_list ap;
 
 	va_start(ap, first);
-	vadmin(NULL, first, ap);
+	tu_admin_okv(db, NULL, first, ap);
 	va_end(ap);
 }
 

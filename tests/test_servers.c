@@ -7,11 +7,16 @@
  * whatever state the engine is in.
  */
 #include <criterion/criterion.h>
+#include <errno.h>
+#include <netinet/in.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
+#include <arpa/inet.h>
 
 #include "core/xmalloc.h"
 #include "tests/servers.h"
@@ -448,6 +453,219 @@ Test(smtpd, data_reply_rejects_and_stores_nothing)
 	path = in_dir("mail/0001.eml");
 	cr_expect(access(path, F_OK) != 0, "a rejected message was stored");
 	free(path);
+}
+
+Test(smtpd, rcpt_reply_for_one_address)
+{
+	int fd;
+	char *rep;
+
+	start_smtpd("plain", (const char *const[]){
+	    "--rcpt-reply-for", "Gone@example.net=550 5.1.1 no such user",
+	    "--rcpt-reply-for", "busy@example.net=451 4.2.1 mailbox busy",
+	    "--fail-first", "1", NULL });
+	fd = greeted();
+	free(tu_smtp_cmd(fd, "EHLO client.example"));
+	free(tu_smtp_cmd(fd, "MAIL FROM:<a@example.org>"));
+	rep = tu_smtp_cmd(fd, "RCPT TO:<ok@example.net>");
+	cr_assert(strncmp(rep, "250", 3) == 0, "%s", rep);
+	free(rep);
+	rep = tu_smtp_cmd(fd, "RCPT TO:<gone@example.net>");
+	cr_assert_str_eq(rep, "550 5.1.1 no such user\r\n");
+	free(rep);
+	rep = tu_smtp_cmd(fd, "RCPT TO:<busy@example.net>");
+	cr_assert_str_eq(rep, "451 4.2.1 mailbox busy\r\n");
+	free(rep);
+	free(tu_smtp_cmd(fd, "DATA"));
+	rep = tu_smtp_cmd(fd, "Subject: x\r\n\r\nbody\r\n.");
+	cr_assert(strncmp(rep, "250", 3) == 0, "%s", rep);
+	free(rep);
+	/* Transaction 2 is past --fail-first 1: everyone is accepted. */
+	free(tu_smtp_cmd(fd, "MAIL FROM:<a@example.org>"));
+	rep = tu_smtp_cmd(fd, "RCPT TO:<busy@example.net>");
+	cr_assert(strncmp(rep, "250", 3) == 0, "%s", rep);
+	free(rep);
+	free(tu_smtp_cmd(fd, "DATA"));
+	free(tu_smtp_cmd(fd, "Subject: y\r\n\r\nbody\r\n."));
+	close(fd);
+	rep = read_in_dir("mail/0001.json", NULL);
+	cr_expect(strstr(rep, "\"rcpt_tos\": [\"ok@example.net\"],\n") != NULL,
+	    "%s", rep);
+	free(rep);
+	rep = read_in_dir("mail/0002.json", NULL);
+	cr_expect(strstr(rep, "\"rcpt_tos\": [\"busy@example.net\"],\n") != NULL,
+	    "%s", rep);
+	free(rep);
+}
+
+Test(smtpd, rcpt_reply_for_needs_an_equals_sign)
+{
+	const char *src = getenv("GWSMTP_SOURCE_ROOT");
+	struct tu_run r;
+	char *root;
+
+	tu_require_servers();
+	cr_assert_not_null(src, "GWSMTP_SOURCE_ROOT is not set");
+	root = xasprintf("%s/tests/servers/smtpd.py", src);
+	tu_run_cmd(&r, NULL, (const char *const[]){ TU_PYTHON, root, "--port",
+	    "0", "--rcpt-reply-for", "nobody@example.net", NULL });
+	cr_assert_eq(r.status, 2, "exit %d: %s", r.status, r.err);
+	cr_assert(strstr(r.err, "ADDR=REPLY") != NULL, "%s", r.err);
+	tu_run_free(&r);
+	free(root);
+}
+
+static long long
+elapsed_ms(const struct timespec *since)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (long long)(now.tv_sec - since->tv_sec) * 1000 +
+	    (now.tv_nsec - since->tv_nsec) / 1000000;
+}
+
+Test(smtpd, data_delay_holds_the_reply)
+{
+	struct timespec t0;
+	int fd;
+	char *rep;
+	long long ms;
+
+	start_smtpd("plain", (const char *const[]){ "--data-delay", "0.4", NULL });
+	fd = greeted();
+	free(tu_smtp_cmd(fd, "EHLO client.example"));
+	free(tu_smtp_cmd(fd, "MAIL FROM:<a@example.org>"));
+	free(tu_smtp_cmd(fd, "RCPT TO:<b@example.net>"));
+	free(tu_smtp_cmd(fd, "DATA"));
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	rep = tu_smtp_cmd(fd, "Subject: slow\r\n\r\nbody\r\n.");
+	ms = elapsed_ms(&t0);
+	cr_assert(strncmp(rep, "250", 3) == 0, "%s", rep);
+	cr_assert(ms >= 400, "the reply came after %lld ms", ms);
+	free(rep);
+	/* MAIL is not delayed. */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	free(tu_smtp_cmd(fd, "RSET"));
+	cr_assert(elapsed_ms(&t0) < 400, "RSET took %lld ms", elapsed_ms(&t0));
+	close(fd);
+	rep = read_in_dir("mail/0001.eml", NULL);
+	cr_expect_str_eq(rep, "Subject: slow\r\n\r\nbody\r\n");
+	free(rep);
+}
+
+/* Whether a connection to 127.0.0.1:port is refused. */
+static bool
+refused(int port)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	bool no;
+
+	cr_assert(fd != -1);
+	sin.sin_port = htons((uint16_t)port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	no = connect(fd, (struct sockaddr *)&sin, sizeof sin) == -1 &&
+	    errno == ECONNREFUSED;
+	close(fd);
+	return no;
+}
+
+Test(smtpd, die_after_two_messages)
+{
+	struct timespec t0;
+	char *rep, *partial, *path;
+	int fd, port;
+
+	start_smtpd("plain", (const char *const[]){ "--die-after", "2", NULL });
+	port = tu_server_port(srv);
+	fd = greeted();
+	free(tu_smtp_cmd(fd, "EHLO client.example"));
+	raw_transaction(fd);
+	close(fd);
+	/* Counted across connections, as the stored messages are. */
+	fd = greeted();
+	free(tu_smtp_cmd(fd, "EHLO client.example"));
+	raw_transaction(fd);
+	free(tu_smtp_cmd(fd, "RSET"));
+	tu_send(fd, "MAIL FROM:<a@example.org>\r\n");
+	rep = tu_smtp_reply(fd, &partial);
+	cr_assert_null(rep, "a reply to the third MAIL: %s", rep);
+	cr_assert_str_eq(partial, "", "part of a reply: %s", partial);
+	free(partial);
+	close(fd);
+	/* The process closes its descriptors one by one as it exits. */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (!refused(port) && elapsed_ms(&t0) < 5000)
+		usleep(10000);
+	cr_assert(refused(port), "the port still listens after the crash");
+	rep = read_in_dir("mail/0002.eml", NULL);
+	cr_expect_str_eq(rep, "Subject: raw\r\n\r\nbody\r\n");
+	free(rep);
+	path = in_dir("mail/0003.json");
+	cr_expect(access(path, F_OK) != 0, "a third message was stored");
+	free(path);
+	/* The third MAIL did arrive: the crash answered it. */
+	rep = read_in_dir("log", NULL);
+	cr_expect(strstr(rep, "RSET\nMAIL FROM:<a@example.org>\n") != NULL,
+	    "%s", rep);
+	free(rep);
+}
+
+/*
+ * --pipelining: PIPELINING in the EHLO reply, and a group sent in one
+ * write (a message's data, then the next message's commands) answered in
+ * order, each message stored.
+ */
+Test(smtpd, pipelining_offered_and_groups_answered_in_order)
+{
+	char *rep, *all = NULL, *prev, *partial = NULL;
+	int fd;
+
+	start_smtpd("plain", (const char *const[]){ "--pipelining", NULL });
+	fd = greeted();
+	rep = tu_smtp_cmd(fd, "EHLO client.example");
+	cr_assert(strstr(rep, "250-PIPELINING\r\n") != NULL, "%s", rep);
+	free(rep);
+	tu_send(fd, "MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.net>\r\n"
+	    "DATA\r\n");
+	for (int i = 0; i < 3; i++) {
+		rep = tu_smtp_reply(fd, NULL);
+		cr_assert_not_null(rep);
+		cr_assert(strncmp(rep, i == 2 ? "354" : "250", 3) == 0,
+		    "reply %d: %s", i + 1, rep);
+		free(rep);
+	}
+	/* The data, its end and the next transaction in one write. */
+	tu_send(fd, "Subject: one\r\n\r\nbody\r\n.\r\nRSET\r\n"
+	    "MAIL FROM:<a@example.org>\r\nRCPT TO:<c@example.net>\r\n"
+	    "DATA\r\n");
+	for (int i = 0; i < 5; i++) {
+		rep = tu_smtp_reply(fd, &partial);
+		cr_assert_not_null(rep, "reply %d missing: %s", i + 1, partial);
+		prev = all;
+		all = xasprintf("%s%s", prev ? prev : "", rep);
+		free(prev);
+		cr_assert(strncmp(rep, i == 4 ? "354" : "250", 3) == 0,
+		    "reply %d: %s (so far: %s)", i + 1, rep, all);
+		free(rep);
+	}
+	free(all);
+	free(partial);
+	rep = tu_smtp_cmd(fd, "Subject: two\r\n\r\nbody\r\n.");
+	cr_assert(strncmp(rep, "250", 3) == 0, "%s", rep);
+	free(rep);
+	close(fd);
+	rep = read_in_dir("mail/0001.eml", NULL);
+	cr_expect_str_eq(rep, "Subject: one\r\n\r\nbody\r\n");
+	free(rep);
+	rep = read_in_dir("mail/0002.eml", NULL);
+	cr_expect_str_eq(rep, "Subject: two\r\n\r\nbody\r\n");
+	free(rep);
+	rep = read_in_dir("mail/0002.json", NULL);
+	cr_expect(strstr(rep, "\"rcpt_tos\": [\"c@example.net\"]") != NULL,
+	    "%s", rep);
+	free(rep);
 }
 
 /* ---------------------------------------------------------------- certs */

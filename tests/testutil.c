@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/xmalloc.h"
@@ -177,6 +178,40 @@ tu_gwadmin(struct tu_run *r, const char *in, const char *const *argv)
 	memcpy(args + 1, argv, argc * sizeof *args);
 	tu_run_cmd(r, in, args);
 	free(args);
+}
+
+void
+tu_admin_okv(const char *db, const char *in, const char *first, va_list ap)
+{
+	const char *argv[64] = { "--db", db, first };
+	struct tu_run r;
+	size_t n = 3;
+
+	while ((argv[n] = va_arg(ap, const char *)) != NULL)
+		cr_assert(++n < 63, "too many arguments for gwadmin");
+	tu_gwadmin(&r, in, argv);
+	cr_assert_eq(r.status, 0, "gwadmin %s: exit %d\nstdout: %s\nstderr: %s",
+	    first, r.status, r.out, r.err);
+	tu_run_free(&r);
+}
+
+void
+tu_admin_ok(const char *db, const char *in, const char *first, ...)
+{
+	va_list ap;
+
+	va_start(ap, first);
+	tu_admin_okv(db, in, first, ap);
+	va_end(ap);
+}
+
+long long
+tu_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 void

@@ -5,6 +5,7 @@
 #ifndef GWSMTP_TESTS_TESTUTIL_H
 #define GWSMTP_TESTS_TESTUTIL_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -30,11 +31,21 @@ struct tu_run {
  */
 void	 tu_gwadmin(struct tu_run *r, const char *in, const char *const *argv);
 /*
+ * gwadmin --db DB FIRST ARGS... (NULL-terminated), stdin from in (may be
+ * NULL), which must exit 0: the test fails with its output otherwise.
+ */
+void	 tu_admin_ok(const char *db, const char *in, const char *first, ...)
+	    __attribute__((sentinel));
+void	 tu_admin_okv(const char *db, const char *in, const char *first,
+	    va_list ap);
+/*
  * Runs argv[0] (searched in PATH) with argv the same way: stdin from in
  * (NULL: empty), stdout and stderr captured.
  */
 void	 tu_run_cmd(struct tu_run *r, const char *in, const char *const *argv);
 void	 tu_run_free(struct tu_run *r);
+/* CLOCK_MONOTONIC in milliseconds. */
+long long tu_now_ms(void);
 /* Appends what one read(2) of fd gives to *buf; false at end of file. */
 bool	 tu_drain(int fd, char **buf, size_t *len);
 

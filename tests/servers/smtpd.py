@@ -13,6 +13,8 @@ Usage:
            [--auth-require-tls | --no-auth-require-tls] [--auth-required]
            [--maildir DIR] [--log FILE]
            [--mail-reply R] [--rcpt-reply R] [--data-reply R] [--fail-first N]
+           [--rcpt-reply-for ADDR=R]... [--data-delay SECONDS] [--die-after N]
+           [--pipelining]
 
 Once listening it prints exactly one line "PORT <n>" to stdout.  SIGTERM or
 SIGINT stops it (exit 0).
@@ -40,6 +42,22 @@ SIGINT stops it (exit 0).
   of them by default).  Transactions are counted across connections: every
   MAIL command starts the next one.  A DATA reply not starting with 2 means
   the message is not stored.
+--rcpt-reply-for ADDR=R (repeatable): that reply to RCPT TO:<ADDR> only
+  (address compared without regard to case), before --rcpt-reply; counted
+  by --fail-first like the others.  A recipient refused is not stored in
+  rcpt_tos.
+--data-delay SECONDS: waits that long (a float) after the end of the data
+  before storing and replying: a slow server, for stopping an engine in
+  the middle of a queue.
+--die-after N: once N messages are stored, the next MAIL command kills the
+  server (os._exit, as a crash would): that connection drops without a
+  reply and the port stops listening.  Nothing after the Nth message is
+  stored.
+--pipelining: offers PIPELINING (RFC 2920) in the EHLO reply.  aiosmtpd
+  reads its input as a stream and answers commands in order, so a client
+  may send groups of commands (and a message's data followed by the next
+  message's commands) without waiting; without this option it does not
+  offer the extension.
 --log FILE: every command line received (verbatim, without CRLF), one per
   line; AUTH continuation lines (LOGIN's base64 answers) are not commands.
 """
@@ -115,9 +133,15 @@ class Handler:
     async def handle_EHLO(self, server, session, envelope, hostname, responses):
         session.host_name = hostname
         # With every mechanism excluded aiosmtpd would still send "AUTH ".
-        return [r for r in responses if r.rstrip() != "250-AUTH"]
+        responses = [r for r in responses if r.rstrip() != "250-AUTH"]
+        if self.opts.pipelining:
+            responses.insert(1, "250-PIPELINING")
+        return responses
 
     async def handle_MAIL(self, server, session, envelope, address, options):
+        if (self.opts.die_after is not None
+                and self.stored >= self.opts.die_after):
+            os._exit(0)
         self.transactions += 1
         session.gw_transaction = self.transactions
         forced = self._forced(self.opts.mail_reply, session)
@@ -128,7 +152,9 @@ class Handler:
         return "250 OK"
 
     async def handle_RCPT(self, server, session, envelope, address, options):
-        forced = self._forced(self.opts.rcpt_reply, session)
+        reply = self.opts.rcpt_reply_for.get(address.lower(),
+                                             self.opts.rcpt_reply)
+        forced = self._forced(reply, session)
         if forced is not None:
             return forced
         envelope.rcpt_tos.append(address)
@@ -136,6 +162,8 @@ class Handler:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if self.opts.data_delay > 0:
+            await asyncio.sleep(self.opts.data_delay)
         forced = self._forced(self.opts.data_reply, session)
         if forced is not None and not forced.startswith("2"):
             return forced
@@ -231,10 +259,22 @@ def parse_args(argv):
     p.add_argument("--rcpt-reply")
     p.add_argument("--data-reply")
     p.add_argument("--fail-first", type=int)
+    p.add_argument("--rcpt-reply-for", action="append", default=[],
+                   metavar="ADDR=REPLY")
+    p.add_argument("--data-delay", type=float, default=0)
+    p.add_argument("--die-after", type=int)
+    p.add_argument("--pipelining", action="store_true")
     p.add_argument("--timeout", type=float, default=300)
     opts = p.parse_args(argv)
     if opts.mode != "plain" and not (opts.cert and opts.key):
         p.error(f"--mode {opts.mode} needs --cert and --key")
+    replies = {}
+    for item in opts.rcpt_reply_for:
+        addr, sep, reply = item.partition("=")
+        if not sep or not addr or not reply:
+            p.error(f"--rcpt-reply-for {item!r}: expected ADDR=REPLY")
+        replies[addr.lower()] = reply
+    opts.rcpt_reply_for = replies
     if opts.auth_require_tls is None:
         opts.auth_require_tls = opts.mode == "starttls"
     return opts

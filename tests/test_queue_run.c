@@ -1,0 +1,2036 @@
+/*
+ * tests/test_queue_run.c: gwengine's durable queue end to end: the real
+ * "gwengine submit", "run" (--once and as a daemon) and "queue --json"
+ * against tests/servers/smtpd.py (aiosmtpd) on loopback, with profiles
+ * made by the real gwadmin in a fresh database per test.
+ *
+ * What is checked is what a user would check: what reached the server
+ * (its maildir, each message's Message-ID, and its log of command lines),
+ * what "gwengine queue --json" says, exit codes and the log lines.  Never
+ * the store itself: a test here must hold whatever the schema becomes.
+ *
+ * Back-off is in whole seconds (next_attempt has no finer grain), so the
+ * retry tests wait for the clock; everything else waits for an observable
+ * state with a deadline, never for a fixed time.
+ */
+#include <criterion/criterion.h>
+#include <criterion/logging.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <yajl/yajl_tree.h>
+
+#include "core/base64.h"
+#include "core/xmalloc.h"
+#include "tests/servers.h"
+#include "tests/testutil.h"
+
+/* sysexits.h, spelled out: these numbers are the contract (SPEC 7). */
+#define EXIT_USAGE	64
+#define EXIT_CONFIG	78
+
+#define MAX_ARGS	64
+#define MAX_SERVERS	4
+#define MAX_DAEMONS	64
+#define MAX_JSON	64
+
+/* Concurrent "gwengine submit" processes in submit_many(). */
+#define SUBMIT_PARALLEL	8
+/* How long a daemon may take to see a change, or to stop. */
+#define SETTLE_MS	20000
+#define STOP_MS		10000
+
+#define FROM		"gw@example.com"
+#define TO		"reader@example.net"
+
+struct server {
+	struct tu_server	*proc;
+	int			 port;
+	char			*maildir;
+	char			*log;
+};
+
+struct daemon {
+	pid_t	 pid;
+	char	*errpath;
+};
+
+/* What "gwengine run" said in its last line. */
+struct summary {
+	int	sent, deferred, failed, held;
+};
+
+static char		*dir;
+static char		*db;
+static struct server	 servers[MAX_SERVERS];
+static size_t		 nservers;
+static struct daemon	 daemons[MAX_DAEMONS];
+static size_t		 ndaemons;
+static char		**kept;
+static size_t		 nkept, capkept;
+static yajl_val		 jsons[MAX_JSON];
+static size_t		 njsons;
+
+static void
+setup(void)
+{
+	dir = tu_tmpdir();
+	db = xasprintf("%s/gw.db", dir);
+	unsetenv("GWSMTP_DB");
+}
+
+static void
+teardown(void)
+{
+	for (size_t i = 0; i < ndaemons; i++) {
+		if (daemons[i].pid > 0) {
+			kill(daemons[i].pid, SIGKILL);
+			waitpid(daemons[i].pid, NULL, 0);
+		}
+		free(daemons[i].errpath);
+	}
+	ndaemons = 0;
+	for (size_t i = 0; i < nservers; i++) {
+		tu_server_stop(servers[i].proc);
+		free(servers[i].maildir);
+		free(servers[i].log);
+	}
+	nservers = 0;
+	for (size_t i = 0; i < njsons; i++)
+		yajl_tree_free(jsons[i]);
+	njsons = 0;
+	for (size_t i = 0; i < nkept; i++)
+		free(kept[i]);
+	free(kept);
+	kept = NULL;
+	nkept = capkept = 0;
+	tu_rmtree(dir);
+	free(dir);
+	free(db);
+}
+
+TestSuite(queue_run, .init = setup, .fini = teardown);
+
+/* Keeps s until the end of the test; returns it. */
+static const char *
+keep(char *s)
+{
+	if (nkept == capkept) {
+		capkept = capkept ? capkept * 2 : 256;
+		kept = xreallocarray(kept, capkept, sizeof *kept);
+	}
+	kept[nkept++] = s;
+	return s;
+}
+
+static const char *
+fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
+
+static const char *
+fmt(const char *f, ...)
+{
+	va_list ap;
+	char *s;
+
+	va_start(ap, f);
+	s = xvasprintf(f, ap);
+	va_end(ap);
+	return keep(s);
+}
+
+
+static void
+sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}
+
+/* Waits until the wall clock reaches t: when a back-off makes it due. */
+static void
+sleep_until(time_t t)
+{
+	while (time(NULL) < t)
+		sleep_ms(50);
+}
+
+/* How many times needle occurs in hay. */
+static int
+count_of(const char *hay, const char *needle)
+{
+	int n = 0;
+
+	while ((hay = strstr(hay, needle)) != NULL) {
+		n++;
+		hay += strlen(needle);
+	}
+	return n;
+}
+
+/* servers */
+
+/*
+ * Starts smtpd.py with --maildir DIR/NAME and --log DIR/NAME.log plus args
+ * (NULL-terminated).
+ */
+static struct server *
+serve(const char *name, ...)
+{
+	const char *args[MAX_ARGS];
+	struct server *s;
+	size_t n = 0;
+	va_list ap;
+
+	cr_assert(nservers < MAX_SERVERS);
+	s = &servers[nservers];
+	s->maildir = xasprintf("%s/%s", dir, name);
+	s->log = xasprintf("%s/%s.log", dir, name);
+	args[n++] = "--maildir";
+	args[n++] = s->maildir;
+	args[n++] = "--log";
+	args[n++] = s->log;
+	va_start(ap, name);
+	while ((args[n] = va_arg(ap, const char *)) != NULL)
+		cr_assert(++n < MAX_ARGS);
+	va_end(ap);
+	s->proc = tu_server_start("smtpd.py", args);
+	s->port = tu_server_port(s->proc);
+	nservers++;
+	return s;
+}
+
+static const char *
+server_log(const struct server *s)
+{
+	char *text = tu_read_file(s->log, NULL);
+
+	return keep(text != NULL ? text : xstrdup(""));
+}
+
+/* How many logged command lines start with verb (a whole word). */
+static int
+log_count(const struct server *s, const char *verb)
+{
+	const char *line = server_log(s);
+	size_t vl = strlen(verb);
+	int n = 0;
+
+	while (*line != '\0') {
+		if (strncasecmp(line, verb, vl) == 0 &&
+		    (line[vl] == ' ' || line[vl] == '\n' || line[vl] == '\0'))
+			n++;
+		line += strcspn(line, "\n");
+		if (*line == '\n')
+			line++;
+	}
+	return n;
+}
+
+/* How many messages the server stored (NNNN.eml, numbered from 1). */
+static size_t
+received(const struct server *s)
+{
+	size_t k = 0;
+
+	for (;;) {
+		char *path = xasprintf("%s/%04zu.eml", s->maildir, k + 1);
+		bool there = access(path, F_OK) == 0;
+
+		free(path);
+		if (!there)
+			return k;
+		k++;
+	}
+}
+
+/* The server's k-th message (1-based): "eml" or "json".  NULL if absent. */
+static const char *
+mail_file(const struct server *s, size_t k, const char *ext)
+{
+	char *path = xasprintf("%s/%04zu.%s", s->maildir, k, ext);
+	char *text = tu_read_file(path, NULL);
+
+	free(path);
+	return text != NULL ? keep(text) : NULL;
+}
+
+/* Strips one pair of angle brackets: Message-IDs compared either way. */
+static const char *
+bare_id(const char *id)
+{
+	size_t len = strlen(id);
+
+	if (len >= 2 && id[0] == '<' && id[len - 1] == '>')
+		return fmt("%.*s", (int)(len - 2), id + 1);
+	return id;
+}
+
+/* The Message-ID (without brackets) of the server's k-th message. */
+static const char *
+mail_id(const struct server *s, size_t k)
+{
+	const char *eml = mail_file(s, k, "eml"), *l;
+
+	cr_assert_not_null(eml, "%s: no message %zu", s->maildir, k);
+	for (l = eml; *l != '\0' && !(l[0] == '\r' && l[1] == '\n');) {
+		size_t len = strcspn(l, "\r\n");
+
+		if (strncasecmp(l, "Message-ID:", 11) == 0) {
+			const char *v = l + 11;
+
+			while (*v == ' ' || *v == '\t')
+				v++;
+			return bare_id(fmt("%.*s", (int)(len - (size_t)(v - l)),
+			    v));
+		}
+		l += len;
+		if (*l == '\r')
+			l++;
+		if (*l == '\n')
+			l++;
+	}
+	cr_assert_fail("message %zu at %s has no Message-ID:\n%s", k,
+	    s->maildir, eml);
+	return NULL;
+}
+
+/* The size smtpd.py recorded for its k-th message. */
+static long long
+mail_size(const struct server *s, size_t k)
+{
+	const char *json = mail_file(s, k, "json"), *p;
+	long long size;
+
+	cr_assert_not_null(json);
+	p = strstr(json, "\"size\": ");
+	cr_assert(p != NULL && sscanf(p + 8, "%lld", &size) == 1, "%s", json);
+	return size;
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Every Message-ID the servers s[0..n) stored, sorted; *count set. */
+static const char **
+all_ids(struct server *const *s, size_t n, size_t *count)
+{
+	const char **ids = NULL;
+	size_t total = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		size_t got = received(s[i]);
+
+		ids = xreallocarray(ids, total + got + 1, sizeof *ids);
+		for (size_t k = 1; k <= got; k++)
+			ids[total++] = mail_id(s[i], k);
+	}
+	if (ids == NULL)
+		ids = xcalloc(1, sizeof *ids);
+	qsort(ids, total, sizeof *ids, cmp_str);
+	*count = total;
+	keep((char *)ids);
+	return ids;
+}
+
+/* How often id occurs in the sorted ids[0..n). */
+static size_t
+times_in(const char **ids, size_t n, const char *id)
+{
+	size_t lo = 0, hi = n, k = 0;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (strcmp(ids[mid], id) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	while (lo + k < n && strcmp(ids[lo + k], id) == 0)
+		k++;
+	return k;
+}
+
+static const char *daemons_err(void);
+
+/* Polls until the server stored at least n messages, or fails. */
+static void
+wait_received(const struct server *s, size_t n, long long ms)
+{
+	long long deadline = tu_now_ms() + ms;
+	size_t got;
+
+	while ((got = received(s)) < n) {
+		if (tu_now_ms() >= deadline)
+			cr_assert_fail("the server stored %zu messages in %lld "
+			    "ms, expected %zu; its log:\n%s\n%s", got, ms, n,
+			    server_log(s), daemons_err());
+		sleep_ms(10);
+	}
+}
+
+/* gwadmin */
+
+/* gwadmin --db DB ARGS..., which must succeed. */
+static void
+admin(const char *first, ...)
+{
+	va_list ap;
+
+	va_start(ap, first);
+	tu_admin_okv(db, NULL, first, ap);
+	va_end(ap);
+}
+
+/* gwadmin --db DB ARGS... --password-stdin with password on stdin. */
+static void
+admin_password(const char *password, const char *first, ...)
+{
+	char *in = xasprintf("%s\n", password);
+	const char *argv[MAX_ARGS] = { "--db", db, first };
+	struct tu_run r;
+	size_t n = 3;
+	va_list ap;
+
+	va_start(ap, first);
+	while ((argv[n] = va_arg(ap, const char *)) != NULL)
+		cr_assert(++n < MAX_ARGS - 2);
+	va_end(ap);
+	argv[n++] = "--password-stdin";
+	argv[n] = NULL;
+	tu_gwadmin(&r, in, argv);
+	cr_assert_eq(r.status, 0, "gwadmin %s: exit %d\nstderr: %s", first,
+	    r.status, r.err);
+	tu_run_free(&r);
+	free(in);
+}
+
+/*
+ * Profile NAME sending to s in plain text from FROM to TO, with one
+ * connection and a one-second back-off; then (a second gwadmin set, as
+ * a key may be given once) the keys given, NULL at the end.
+ */
+static void
+profile_for(const char *name, const struct server *s, ...)
+{
+	const char *argv[MAX_ARGS] = { "--db", db, "set", name };
+	struct tu_run r;
+	size_t n = 4;
+	va_list ap;
+
+	admin("set", name, "host=127.0.0.1", fmt("port=%d", s->port),
+	    "tls=none", "from=" FROM, "to=" TO, "timeout=10",
+	    "max_connections=1", "retries=5", "retry_delay=1", "retry_max=1",
+	    NULL);
+	va_start(ap, s);
+	while ((argv[n] = va_arg(ap, const char *)) != NULL)
+		cr_assert(++n < MAX_ARGS - 1);
+	va_end(ap);
+	if (n == 4)
+		return;
+	tu_gwadmin(&r, NULL, argv);
+	cr_assert_eq(r.status, 0, "gwadmin set %s: exit %d\nstderr: %s", name,
+	    r.status, r.err);
+	tu_run_free(&r);
+}
+
+/* gwengine */
+
+static const char *
+gwengine(void)
+{
+	const char *prog = getenv("GWENGINE");
+
+	cr_assert_not_null(prog, "GWENGINE is not set (run through meson test)");
+	return prog;
+}
+
+/* gwengine --db DB ARGS... with stdin from in (NULL: empty). */
+static struct tu_run
+eng(const char *in, ...)
+{
+	const char *argv[MAX_ARGS] = { gwengine(), "--db", db };
+	struct tu_run r;
+	size_t n = 3;
+	va_list ap;
+
+	va_start(ap, in);
+	while ((argv[n] = va_arg(ap, const char *)) != NULL)
+		cr_assert(++n < MAX_ARGS);
+	va_end(ap);
+	/*
+	 * tu_run_cmd() ignores SIGPIPE here, and an ignored signal stays
+	 * ignored across exec: give gwengine the default a shell gives it.
+	 */
+	signal(SIGPIPE, SIG_DFL);
+	tu_run_cmd(&r, in, argv);
+	return r;
+}
+
+static void
+expect_exit(const struct tu_run *r, int want, const char *what)
+{
+	cr_assert_eq(r->status, want, "gwengine %s: exit %d, expected %d\n"
+	    "stdout: %s\nstderr: %s", what, r->status, want, r->out, r->err);
+}
+
+/* The queue id "gwengine submit" printed: digits and a newline, only. */
+static long long
+submit_id(const struct tu_run *r)
+{
+	size_t digits = strspn(r->out, "0123456789");
+
+	expect_exit(r, 0, "submit");
+	cr_assert(digits > 0 && strcmp(r->out + digits, "\n") == 0,
+	    "submit printed '%s', not a queue id and a newline", r->out);
+	return strtoll(r->out, NULL, 10);
+}
+
+/* gwengine submit ARGS... (stdin from in); returns the queue id. */
+static long long
+submit(const char *in, ...)
+{
+	const char *argv[MAX_ARGS] = { gwengine(), "--db", db, "submit" };
+	struct tu_run r;
+	long long id;
+	size_t n = 4;
+	va_list ap;
+
+	va_start(ap, in);
+	while ((argv[n] = va_arg(ap, const char *)) != NULL)
+		cr_assert(++n < MAX_ARGS);
+	va_end(ap);
+	signal(SIGPIPE, SIG_DFL);
+	tu_run_cmd(&r, in, argv);
+	id = submit_id(&r);
+	tu_run_free(&r);
+	return id;
+}
+
+/* A complete message whose Message-ID is <TAG-I@gwsmtp.test>. */
+static const char *
+message_text(const char *tag, size_t i)
+{
+	return fmt("Date: Mon, 02 Jun 2025 10:00:00 +0000\r\n"
+	    "Message-ID: <%s-%zu@gwsmtp.test>\r\n"
+	    "From: <" FROM ">\r\n"
+	    "To: <" TO ">\r\n"
+	    "Subject: %s %zu\r\n"
+	    "\r\n"
+	    "body of %s %zu\r\n", tag, i, tag, i, tag, i);
+}
+
+static const char *
+message_id_of(const char *tag, size_t i)
+{
+	return fmt("%s-%zu@gwsmtp.test", tag, i);
+}
+
+/*
+ * Submits n messages to profile "p", SUBMIT_PARALLEL processes at a time;
+ * ids[i] gets the i-th one's queue id.  With tag, message i is
+ * message_text(tag, first + i) through --message; without, a message
+ * built from --subject "bulk I" with an empty body.
+ */
+static void
+submit_many(const char *tag, size_t first, size_t n, long long *ids)
+{
+	const char *prog = gwengine();
+	pid_t *pids = xcalloc(n, sizeof *pids);
+	size_t next = 0;
+	char *sub = xasprintf("%s/submit", dir);
+
+	mkdir(sub, 0700);
+	fflush(NULL);
+	for (size_t done = 0; done < n; done++) {
+		int status;
+		struct tu_run r;
+
+		for (; next < n && next < done + SUBMIT_PARALLEL; next++) {
+			const char *out = fmt("%s/%zu.out", sub, next);
+			const char *err = fmt("%s/%zu.err", sub, next);
+			const char *subject = fmt("bulk %zu", first + next);
+			const char *msg = NULL;
+
+			/* Everything allocated before the fork. */
+			if (tag != NULL) {
+				const char *text = message_text(tag,
+				    first + next);
+
+				msg = fmt("%s/%s-%zu.eml", sub, tag,
+				    first + next);
+				tu_write_file(msg, text, strlen(text));
+			}
+			pids[next] = fork();
+			cr_assert(pids[next] != -1, "fork: %s", strerror(errno));
+			if (pids[next] == 0) {
+				int in = open("/dev/null", O_RDONLY);
+				int o = open(out, O_WRONLY | O_CREAT | O_TRUNC,
+				    0600);
+				int e = open(err, O_WRONLY | O_CREAT | O_TRUNC,
+				    0600);
+
+				prctl(PR_SET_PDEATHSIG, SIGKILL);
+				signal(SIGPIPE, SIG_DFL);
+				dup2(in, 0);
+				dup2(o, 1);
+				dup2(e, 2);
+				if (tag != NULL)
+					execl(prog, prog, "--db", db, "submit",
+					    "--profile", "p", "--message", msg,
+					    (char *)NULL);
+				else
+					execl(prog, prog, "--db", db, "submit",
+					    "--profile", "p", "--subject",
+					    subject, (char *)NULL);
+				_exit(127);
+			}
+		}
+		/* The oldest first: waitpid(-1) would reap the servers. */
+		while (waitpid(pids[done], &status, 0) == -1 && errno == EINTR)
+			;
+		r.status = WIFEXITED(status) ? WEXITSTATUS(status) :
+		    128 + WTERMSIG(status);
+		r.out = tu_read_file(fmt("%s/%zu.out", sub, done), NULL);
+		r.err = tu_read_file(fmt("%s/%zu.err", sub, done), NULL);
+		cr_assert(r.out != NULL && r.err != NULL);
+		ids[done] = submit_id(&r);
+		tu_run_free(&r);
+	}
+	free(pids);
+	free(sub);
+}
+
+/*
+ * The summary at the end of run's stderr: "gwengine: run: N sent, N
+ * deferred, N failed, N held" must be its last line.
+ */
+static struct summary
+summary_of(const char *err)
+{
+	const char *last = NULL;
+	struct summary s;
+	size_t len = strlen(err);
+	char tail;
+
+	cr_assert(len > 0 && err[len - 1] == '\n', "stderr does not end with "
+	    "a line:\n%s", err);
+	for (const char *p = err; (p = strstr(p, "gwengine: run: ")) != NULL;
+	    p++)
+		if (p == err || p[-1] == '\n')
+			last = p;
+	cr_assert_not_null(last, "no summary line in:\n%s", err);
+	cr_assert(sscanf(last, "gwengine: run: %d sent, %d deferred, %d "
+	    "failed, %d held%c", &s.sent, &s.deferred, &s.failed, &s.held,
+	    &tail) == 5 && tail == '\n' && last + strcspn(last, "\n") + 1 ==
+	    err + len, "the summary is not the last line, as documented:\n%s",
+	    err);
+	return s;
+}
+
+static void
+expect_summary(const struct summary *s, int sent, int deferred, int failed,
+    int held, const char *err)
+{
+	cr_assert(s->sent == sent && s->deferred == deferred &&
+	    s->failed == failed && s->held == held, "run: %d sent, %d "
+	    "deferred, %d failed, %d held; expected %d, %d, %d, %d\n%s",
+	    s->sent, s->deferred, s->failed, s->held, sent, deferred, failed,
+	    held, err);
+}
+
+/* gwengine run --once, which must exit 0; its stderr is kept. */
+static struct summary
+run_once(const char **err)
+{
+	struct tu_run r = eng(NULL, "run", "--once", NULL);
+	struct summary s;
+
+	expect_exit(&r, 0, "run --once");
+	s = summary_of(r.err);
+	if (err != NULL)
+		*err = keep(r.err);
+	else
+		free(r.err);
+	free(r.out);
+	return s;
+}
+
+/* The log line of queue id in err (kept), or NULL. */
+static const char *
+log_line(const char *err, long long id)
+{
+	const char *want = fmt("gwengine: queue=%lld ", id), *p = err;
+
+	while ((p = strstr(p, want)) != NULL) {
+		if (p == err || p[-1] == '\n')
+			return fmt("%.*s", (int)strcspn(p, "\n"), p);
+		p++;
+	}
+	return NULL;
+}
+
+/*
+ * The log line says status, and its reply="..." holds the server's reply
+ * (the engine may say more around it).
+ */
+static void
+expect_logged(const char *line, const char *status, const char *reply)
+{
+	const char *r;
+
+	cr_assert_not_null(line, "no log line");
+	r = strstr(line, fmt(" status=%s reply=\"", status));
+	cr_assert_not_null(r, "not status=%s: %s", status, line);
+	cr_assert_not_null(strstr(r, reply), "the reply is not '%s': %s",
+	    reply, line);
+	cr_assert_eq(line[strlen(line) - 1], '"', "no closing quote: %s", line);
+}
+
+/* The daemon: gwengine run, in the background. */
+
+static struct daemon *
+daemon_start(void)
+{
+	const char *prog = gwengine();
+	struct daemon *d;
+
+	cr_assert(ndaemons < MAX_DAEMONS);
+	d = &daemons[ndaemons];
+	d->errpath = xasprintf("%s/daemon-%zu.err", dir, ndaemons);
+	ndaemons++;
+	fflush(NULL);
+	d->pid = fork();
+	cr_assert(d->pid != -1, "fork: %s", strerror(errno));
+	if (d->pid == 0) {
+		int in = open("/dev/null", O_RDONLY);
+		int e = open(d->errpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		sigset_t none;
+
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		signal(SIGPIPE, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGINT, SIG_DFL);
+		dup2(in, 0);
+		dup2(e, 1);
+		dup2(e, 2);
+		execl(prog, prog, "--db", db, "run", (char *)NULL);
+		_exit(127);
+	}
+	return d;
+}
+
+static const char *
+daemon_err(const struct daemon *d)
+{
+	char *text = tu_read_file(d->errpath, NULL);
+
+	return keep(text != NULL ? text : xstrdup(""));
+}
+
+/* Fails the test if the daemon has exited (reaping it). */
+static void
+daemon_alive(struct daemon *d)
+{
+	int status = 0;
+
+	if (waitpid(d->pid, &status, WNOHANG) != 0) {
+		d->pid = -1;
+		cr_assert_fail("gwengine run exited (status 0x%x) on its own:"
+		    "\n%s", (unsigned)status, daemon_err(d));
+	}
+}
+
+/*
+ * Sends sig and waits up to ms for the daemon to end; returns its exit
+ * code, 128+N if killed by signal N.  Fails the test if it does not end.
+ */
+static int
+daemon_stop(struct daemon *d, int sig, long long ms)
+{
+	long long deadline = tu_now_ms() + ms;
+	int status;
+	pid_t got;
+
+	kill(d->pid, sig);
+	while ((got = waitpid(d->pid, &status, WNOHANG)) == 0) {
+		if (tu_now_ms() >= deadline) {
+			kill(d->pid, SIGKILL);
+			waitpid(d->pid, &status, 0);
+			d->pid = -1;
+			cr_assert_fail("gwengine run did not end within %lld ms "
+			    "of signal %d:\n%s", ms, sig, daemon_err(d));
+		}
+		sleep_ms(5);
+	}
+	cr_assert_eq(got, d->pid);
+	d->pid = -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) :
+	    128 + WTERMSIG(status);
+}
+
+/* gwengine queue --json */
+
+static yajl_val
+jget(yajl_val v, const char *key)
+{
+	const char *path[] = { key, NULL };
+
+	return yajl_tree_get(v, path, yajl_t_any);
+}
+
+static const char *
+jstr(yajl_val v, const char *key)
+{
+	yajl_val x = jget(v, key);
+
+	return x != NULL && YAJL_IS_STRING(x) ? YAJL_GET_STRING(x) : NULL;
+}
+
+static long long
+jint(yajl_val v, const char *key)
+{
+	yajl_val x = jget(v, key);
+
+	cr_assert(x != NULL && YAJL_IS_INTEGER(x), "%s is not an integer",
+	    key);
+	return YAJL_GET_INTEGER(x);
+}
+
+static bool
+jnull(yajl_val v, const char *key)
+{
+	yajl_val x = jget(v, key);
+
+	return x != NULL && YAJL_IS_NULL(x);
+}
+
+static time_t
+parse_time(const char *s)
+{
+	struct tm tm = { 0 };
+	const char *end = s != NULL ? strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm) :
+	    NULL;
+
+	cr_assert(end != NULL && *end == '\0' && strlen(s) == 20,
+	    "'%s' is not YYYY-MM-DDTHH:MM:SSZ", s ? s : "(null)");
+	return timegm(&tm);
+}
+
+static bool
+one_of(const char *s, const char *const *words)
+{
+	for (; s != NULL && *words != NULL; words++)
+		if (strcmp(s, *words) == 0)
+			return true;
+	return false;
+}
+
+static const char *const entry_keys[] = { "id", "message_id", "profile",
+	"from", "state", "attempts", "held", "submitted", "next_attempt",
+	"last_reply", "size", "recipients", NULL };
+static const char *const rcpt_keys[] = { "address", "state", "code",
+	"reply", NULL };
+static const char *const states[] = { "queued", "sending", "deferred",
+	"sent", "failed", NULL };
+static const char *const rcpt_states[] = { "pending", "sent", "failed",
+	NULL };
+
+/* Every key of object o is one of keys, and each of keys is there. */
+static void
+check_keys(yajl_val o, const char *const *keys, const char *what)
+{
+	size_t nkeys = 0;
+
+	cr_assert(YAJL_IS_OBJECT(o), "%s is not an object", what);
+	for (size_t i = 0; i < YAJL_GET_OBJECT(o)->len; i++)
+		cr_assert(one_of(YAJL_GET_OBJECT(o)->keys[i], keys), "%s has "
+		    "an undocumented key '%s'", what,
+		    YAJL_GET_OBJECT(o)->keys[i]);
+	while (keys[nkeys] != NULL) {
+		cr_assert_not_null(jget(o, keys[nkeys]), "%s has no '%s'",
+		    what, keys[nkeys]);
+		nkeys++;
+	}
+	cr_assert_eq(YAJL_GET_OBJECT(o)->len, nkeys, "%s repeats a key", what);
+}
+
+/* One entry of queue --json against the documented form. */
+static void
+check_entry(yajl_val e)
+{
+	yajl_val rs = jget(e, "recipients");
+	const char *state;
+	bool final, pending = false, sent = false;
+
+	check_keys(e, entry_keys, "a queue entry");
+	cr_assert(jint(e, "id") > 0);
+	cr_assert_not_null(jstr(e, "message_id"));
+	cr_assert_not_null(jstr(e, "profile"));
+	cr_assert_not_null(jstr(e, "from"));
+	state = jstr(e, "state");
+	cr_assert(one_of(state, states), "state '%s'", state ? state : "?");
+	final = strcmp(state, "sent") == 0 || strcmp(state, "failed") == 0;
+	cr_assert(jint(e, "attempts") >= 0);
+	cr_assert(YAJL_IS_TRUE(jget(e, "held")) ||
+	    YAJL_IS_FALSE(jget(e, "held")), "held is not a boolean");
+	parse_time(jstr(e, "submitted"));
+	if (final)
+		cr_assert(jnull(e, "next_attempt"), "a %s entry has a "
+		    "next_attempt", state);
+	else
+		parse_time(jstr(e, "next_attempt"));
+	cr_assert(jnull(e, "last_reply") || jstr(e, "last_reply") != NULL);
+	cr_assert(jint(e, "size") > 0);
+	cr_assert(YAJL_IS_ARRAY(rs) && YAJL_GET_ARRAY(rs)->len > 0,
+	    "recipients is not a non-empty array");
+	for (size_t i = 0; i < YAJL_GET_ARRAY(rs)->len; i++) {
+		yajl_val r = YAJL_GET_ARRAY(rs)->values[i];
+		const char *rstate;
+
+		check_keys(r, rcpt_keys, "a recipient");
+		cr_assert_not_null(jstr(r, "address"));
+		rstate = jstr(r, "state");
+		cr_assert(one_of(rstate, rcpt_states), "recipient state '%s'",
+		    rstate ? rstate : "?");
+		cr_assert(jnull(r, "code") || YAJL_IS_INTEGER(jget(r, "code")));
+		cr_assert(jnull(r, "reply") || jstr(r, "reply") != NULL);
+		pending |= strcmp(rstate, "pending") == 0;
+		sent |= strcmp(rstate, "sent") == 0;
+	}
+	if (final)
+		cr_assert(!pending, "a %s entry has a pending recipient", state);
+	else
+		cr_assert(pending, "a %s entry has no pending recipient", state);
+	if (strcmp(state, "sent") == 0)
+		cr_assert(sent, "a sent entry with no recipient sent");
+	if (strcmp(state, "failed") == 0)
+		cr_assert(!sent, "a failed entry with a recipient sent");
+	if (YAJL_IS_TRUE(jget(e, "held")))
+		cr_assert(strcmp(state, "queued") == 0 ||
+		    strcmp(state, "deferred") == 0, "a %s entry is held", state);
+}
+
+/*
+ * gwengine queue --json: checked against the documented form (every
+ * entry, oldest first); *text (may be NULL) gets the output.  Freed at
+ * teardown unless given to queue_free().
+ */
+static yajl_val
+queue_json(const char **text)
+{
+	struct tu_run r = eng(NULL, "queue", "--json", NULL);
+	char errbuf[256];
+	time_t prev = 0;
+	yajl_val q;
+
+	expect_exit(&r, 0, "queue --json");
+	q = yajl_tree_parse(r.out, errbuf, sizeof errbuf);
+	cr_assert_not_null(q, "queue --json is not JSON (%s):\n%s", errbuf,
+	    r.out);
+	cr_assert(YAJL_IS_ARRAY(q), "queue --json is not an array:\n%s", r.out);
+	for (size_t i = 0; i < YAJL_GET_ARRAY(q)->len; i++) {
+		yajl_val e = YAJL_GET_ARRAY(q)->values[i];
+		time_t t;
+
+		check_entry(e);
+		/*
+		 * Concurrent submits may read the clock in one order and
+		 * commit in the other: a second's slack.
+		 */
+		t = parse_time(jstr(e, "submitted"));
+		cr_assert(t + 1 >= prev, "queue --json is not oldest first:\n%s",
+		    r.out);
+		if (t > prev)
+			prev = t;
+	}
+	cr_assert(njsons < MAX_JSON);
+	jsons[njsons++] = q;
+	if (text != NULL)
+		*text = keep(r.out);
+	else
+		free(r.out);
+	free(r.err);
+	return q;
+}
+
+/* Frees a queue_json() result before teardown (for polling loops). */
+static void
+queue_free(yajl_val q)
+{
+	for (size_t i = 0; i < njsons; i++)
+		if (jsons[i] == q) {
+			jsons[i] = jsons[--njsons];
+			yajl_tree_free(q);
+			return;
+		}
+	cr_assert_fail("queue_free: not a queue_json() result");
+}
+
+static size_t
+qlen(yajl_val q)
+{
+	return YAJL_GET_ARRAY(q)->len;
+}
+
+static yajl_val
+qat(yajl_val q, size_t i)
+{
+	return YAJL_GET_ARRAY(q)->values[i];
+}
+
+/* The entry with queue id id, failing the test if there is none. */
+static yajl_val
+entry(yajl_val q, long long id)
+{
+	for (size_t i = 0; i < qlen(q); i++)
+		if (jint(qat(q, i), "id") == id)
+			return qat(q, i);
+	cr_assert_fail("queue --json has no entry %lld", id);
+	return NULL;
+}
+
+static bool
+is_state(yajl_val e, const char *state)
+{
+	return strcmp(jstr(e, "state"), state) == 0;
+}
+
+static size_t
+count_state(yajl_val q, const char *state)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < qlen(q); i++)
+		n += is_state(qat(q, i), state);
+	return n;
+}
+
+static bool
+held(yajl_val e)
+{
+	return YAJL_IS_TRUE(jget(e, "held"));
+}
+
+static yajl_val
+rcpt(yajl_val e, size_t i)
+{
+	yajl_val rs = jget(e, "recipients");
+
+	cr_assert(i < YAJL_GET_ARRAY(rs)->len);
+	return YAJL_GET_ARRAY(rs)->values[i];
+}
+
+static void
+expect_entry(yajl_val e, const char *state, long long attempts)
+{
+	cr_assert(is_state(e, state) && jint(e, "attempts") == attempts,
+	    "entry %lld: %s after %lld attempts (last reply '%s'), expected %s "
+	    "after %lld", jint(e, "id"), jstr(e, "state"), jint(e, "attempts"),
+	    jstr(e, "last_reply") ? jstr(e, "last_reply") : "null", state,
+	    attempts);
+}
+
+static void
+expect_rcpt(yajl_val e, size_t i, const char *addr, const char *state,
+    long long code)
+{
+	yajl_val r = rcpt(e, i);
+
+	cr_assert_str_eq(jstr(r, "address"), addr);
+	cr_assert_str_eq(jstr(r, "state"), state, "%s: %s, expected %s", addr,
+	    jstr(r, "state"), state);
+	if (code == 0)
+		cr_assert(jnull(r, "code"), "%s has a code", addr);
+	else
+		cr_assert_eq(jint(r, "code"), code, "%s: code %lld, expected "
+		    "%lld", addr, jint(r, "code"), code);
+}
+
+/* What the daemons of this test wrote so far, for a failure message. */
+static const char *
+daemons_err(void)
+{
+	const char *all = "";
+
+	for (size_t i = 0; i < ndaemons; i++)
+		all = fmt("%s--- gwengine run #%zu:\n%s", all, i,
+		    daemon_err(&daemons[i]));
+	return all;
+}
+
+/*
+ * Polls queue --json until entry id is in state, or fails after ms.
+ * Returns the entry (its queue is kept).
+ */
+static yajl_val
+wait_state(long long id, const char *state, long long ms)
+{
+	long long deadline = tu_now_ms() + ms;
+
+	for (;;) {
+		const char *text;
+		yajl_val q = queue_json(&text), e = entry(q, id);
+
+		if (is_state(e, state))
+			return e;
+		if (tu_now_ms() >= deadline)
+			cr_assert_fail("entry %lld is not %s after %lld ms:\n%s"
+			    "\n%s", id, state, ms, text, daemons_err());
+		queue_free(q);
+		sleep_ms(50);
+	}
+}
+
+/* Polls until entry id is held, or fails after ms. */
+static yajl_val
+wait_held(long long id, long long ms)
+{
+	long long deadline = tu_now_ms() + ms;
+
+	for (;;) {
+		const char *text;
+		yajl_val q = queue_json(&text), e = entry(q, id);
+
+		if (held(e))
+			return e;
+		if (tu_now_ms() >= deadline)
+			cr_assert_fail("entry %lld is not held after %lld ms:"
+			    "\n%s\n%s", id, ms, text, daemons_err());
+		queue_free(q);
+		sleep_ms(50);
+	}
+}
+
+/* ------------------------------------------------------------------ */
+
+/*
+ * What submit queues, before any run: queue --json shows it as it is.
+ * Without --profile, the default profile's.
+ */
+Test(queue_run, submitted_entry)
+{
+	struct server *s = serve("mail", NULL);
+	time_t before = time(NULL), after;
+	long long id;
+	yajl_val q, e;
+
+	profile_for("p", s, NULL);
+	profile_for("other", s, NULL);
+	admin("settings", "default_profile=p", NULL);
+	id = submit("hello\n", "--from", "other@example.com",
+	    "--to", "a@example.net", "--to", "b@example.net", "--subject",
+	    "queued", NULL);
+	after = time(NULL);
+	q = queue_json(NULL);
+	cr_assert_eq(qlen(q), 1);
+	e = entry(q, id);
+	expect_entry(e, "queued", 0);
+	cr_assert_str_eq(jstr(e, "profile"), "p");
+	cr_assert_str_eq(jstr(e, "from"), "other@example.com");
+	cr_assert(!held(e));
+	cr_assert(jnull(e, "last_reply"));
+	cr_assert(parse_time(jstr(e, "submitted")) >= before &&
+	    parse_time(jstr(e, "submitted")) <= after);
+	cr_assert(parse_time(jstr(e, "next_attempt")) <= after,
+	    "a new message is not due at once");
+	expect_rcpt(e, 0, "a@example.net", "pending", 0);
+	expect_rcpt(e, 1, "b@example.net", "pending", 0);
+	cr_assert(jnull(rcpt(e, 0), "reply"));
+	cr_assert_eq(received(s), 0, "submit sent the message itself");
+	cr_assert_str_eq(server_log(s), "", "submit talked to the server");
+}
+
+/* No such profile: 78 and nothing queued; bad options: 64. */
+Test(queue_run, submit_errors)
+{
+	struct server *s = serve("mail", NULL);
+	struct tu_run r;
+	yajl_val q;
+
+	profile_for("p", s, NULL);
+	r = eng("body\n", "submit", "--profile", "nosuch", NULL);
+	expect_exit(&r, EXIT_CONFIG, "submit --profile nosuch");
+	cr_assert_str_eq(r.out, "", "printed an id: %s", r.out);
+	tu_run_free(&r);
+	r = eng("body\n", "submit", "--profile", "p", "--bogus", NULL);
+	expect_exit(&r, EXIT_USAGE, "submit --bogus");
+	tu_run_free(&r);
+	r = eng("body\n", "submit", "--profile", NULL);
+	expect_exit(&r, EXIT_USAGE, "submit --profile (no value)");
+	tu_run_free(&r);
+	r = eng(NULL, "run", "--bogus", NULL);
+	expect_exit(&r, EXIT_USAGE, "run --bogus");
+	tu_run_free(&r);
+	r = eng(NULL, "queue", "--bogus", NULL);
+	expect_exit(&r, EXIT_USAGE, "queue --bogus");
+	tu_run_free(&r);
+	q = queue_json(NULL);
+	cr_assert_eq(qlen(q), 0, "a failed submit left a message queued");
+	cr_assert_str_eq(server_log(s), "");
+}
+
+/*
+ * 1. 500 messages through one connection: each received exactly once,
+ * each sent, one EHLO.
+ */
+Test(queue_run, five_hundred_in_one_session)
+{
+	enum { N = 500 };
+	struct server *s = serve("mail", "--pipelining", NULL);
+	long long *ids = (long long *)keep(xcalloc(N, sizeof *ids));
+	long long t0, t_submit, t_run;
+	const char *err, **got;
+	struct summary sum;
+	size_t ngot;
+	yajl_val q;
+
+	profile_for("p", s, NULL);
+	t0 = tu_now_ms();
+	submit_many(NULL, 0, N, ids);
+	t_submit = tu_now_ms() - t0;
+	cr_assert_eq(received(s), 0);
+
+	t0 = tu_now_ms();
+	sum = run_once(&err);
+	t_run = tu_now_ms() - t0;
+	cr_log_info("500 submits: %lld ms; run --once: %lld ms", t_submit,
+	    t_run);
+	expect_summary(&sum, N, 0, 0, 0, err);
+	cr_assert_eq(count_of(err, " status=sent reply="), N, "one log line "
+	    "per message:\n%s", err);
+
+	cr_assert_eq(received(s), N, "the server stored %zu of %d",
+	    received(s), N);
+	got = all_ids(&s, 1, &ngot);
+	q = queue_json(NULL);
+	cr_assert_eq(qlen(q), N);
+	for (size_t i = 0; i < N; i++) {
+		yajl_val e = entry(q, ids[i]);
+		const char *mid = bare_id(jstr(e, "message_id"));
+
+		expect_entry(e, "sent", 1);
+		cr_assert_eq(times_in(got, ngot, mid), 1, "%s received %zu "
+		    "times", mid, times_in(got, ngot, mid));
+		expect_rcpt(e, 0, TO, "sent", 250);
+		cr_assert_not_null(log_line(err, ids[i]), "no log line for %lld",
+		    ids[i]);
+		/* Oldest first: in the order submit handed out the ids. */
+		if (i > 0)
+			cr_assert(jint(qat(q, i), "id") >
+			    jint(qat(q, i - 1), "id"), "not oldest first");
+	}
+	cr_assert_eq(log_count(s, "EHLO") + log_count(s, "HELO"), 1,
+	    "max_connections=1 and 500 messages: %d EHLO", log_count(s,
+	    "EHLO"));
+	cr_assert_eq(log_count(s, "MAIL"), N);
+	cr_log_info("server log: %d RSET, %d QUIT", log_count(s, "RSET"),
+	    log_count(s, "QUIT"));
+}
+
+/*
+ * Outcomes stay with their messages when one session carries them all:
+ * message 0 and 2 get 451 to the data (deferred), message 1 goes to an
+ * address the server refuses (failed), the other nine are taken (sent).
+ * With PIPELINING a message's data travels with the next message's
+ * commands, so a reply read for the wrong message would show here.
+ */
+static void
+mixed_outcomes(bool pipelining)
+{
+	enum { N = 12 };
+	static const char refused_to[] = "nobody@example.net";
+	struct server *s = serve("mail", "--data-reply", "451 4.3.0 try later",
+	    "--fail-first", "3", "--rcpt-reply-for",
+	    "nobody@example.net=550 5.1.1 no such user",
+	    pipelining ? "--pipelining" : NULL, NULL);
+	long long ids[N];
+	const char *err, **got;
+	struct summary sum;
+	size_t ngot;
+	yajl_val q;
+
+	/* A long back-off: no retry within this run, however slow it is. */
+	profile_for("p", s, "retry_max=600", "retry_delay=600", NULL);
+	for (size_t i = 0; i < N; i++)
+		ids[i] = submit(message_text("mix", i), "--profile", "p",
+		    "--to", i == 1 ? refused_to : TO, "--message", "-", NULL);
+	sum = run_once(&err);
+	expect_summary(&sum, N - 3, 2, 1, 0, err);
+	q = queue_json(NULL);
+	got = all_ids(&s, 1, &ngot);
+	cr_assert_eq(ngot, N - 3, "the server stored %zu", ngot);
+	for (size_t i = 0; i < N; i++) {
+		yajl_val e = entry(q, ids[i]);
+		const char *mid = message_id_of("mix", i);
+
+		if (i == 0 || i == 2) {
+			expect_entry(e, "deferred", 1);
+			cr_assert(strstr(jstr(e, "last_reply"), "451") != NULL,
+			    "message %zu: %s", i, jstr(e, "last_reply"));
+			cr_assert_eq(times_in(got, ngot, mid), 0);
+		} else if (i == 1) {
+			expect_entry(e, "failed", 1);
+			expect_rcpt(e, 0, refused_to, "failed", 550);
+			cr_assert_eq(times_in(got, ngot, mid), 0);
+		} else {
+			expect_entry(e, "sent", 1);
+			expect_rcpt(e, 0, TO, "sent", 250);
+			cr_assert_eq(times_in(got, ngot, mid), 1, "message %zu "
+			    "received %zu times", i, times_in(got, ngot, mid));
+		}
+	}
+	cr_assert_eq(log_count(s, "EHLO"), 1, "one session for all");
+	cr_assert_eq(log_count(s, "MAIL"), N);
+}
+
+Test(queue_run, mixed_outcomes_in_one_session)
+{
+	mixed_outcomes(false);
+}
+
+Test(queue_run, mixed_outcomes_in_one_pipelined_session)
+{
+	mixed_outcomes(true);
+}
+
+/*
+ * The size queue --json lists and the log line gives is the message's, as
+ * the server stores it: not its DATA form (dot-stuffed, with the final
+ * ".\r\n").
+ */
+Test(queue_run, size_is_the_message_size)
+{
+	static const char text[] =
+	    "Date: Mon, 02 Jun 2025 10:00:00 +0000\r\n"
+	    "Message-ID: <size-1@gwsmtp.test>\r\n"
+	    "From: <" FROM ">\r\n"
+	    "To: <" TO ">\r\n"
+	    "Subject: size\r\n"
+	    "\r\n"
+	    ".a line with a leading dot\r\n"
+	    "last line\r\n";
+	struct server *s = serve("mail", NULL);
+	const char *err;
+	long long id;
+
+	profile_for("p", s, NULL);
+	id = submit(text, "--profile", "p", "--message", "-", NULL);
+	run_once(&err);
+	cr_assert_eq(received(s), 1);
+	cr_assert_str_eq(mail_file(s, 1, "eml"), text);
+	cr_assert_eq(mail_size(s, 1), (long long)sizeof text - 1);
+	cr_assert_eq(jint(entry(queue_json(NULL), id), "size"),
+	    (long long)sizeof text - 1, "queue --json: size %lld, the message "
+	    "has %zu octets", jint(entry(queue_json(NULL), id), "size"),
+	    sizeof text - 1);
+	cr_assert_not_null(strstr(log_line(err, id), fmt(" size=%zu ",
+	    sizeof text - 1)), "the message has %zu octets: %s", sizeof text - 1,
+	    log_line(err, id));
+}
+
+/*
+ * 2. 451 then 250: deferred by retry_delay, then sent by a later
+ * run --once.
+ */
+Test(queue_run, deferred_then_sent)
+{
+	struct server *s = serve("mail", "--data-reply", "451 4.3.0 try later",
+	    "--fail-first", "1", NULL);
+	const char *err, *line;
+	struct summary sum;
+	time_t t1, t2, next;
+	long long id;
+	yajl_val e;
+
+	profile_for("p", s, "retry_delay=1", "retry_max=2", NULL);
+	id = submit("deferred body\n", "--profile", "p", NULL);
+	t1 = time(NULL);
+	sum = run_once(&err);
+	t2 = time(NULL);
+	expect_summary(&sum, 0, 1, 0, 0, err);
+	e = entry(queue_json(NULL), id);
+	expect_entry(e, "deferred", 1);
+	cr_assert(!held(e));
+	cr_assert_not_null(jstr(e, "last_reply"));
+	cr_assert_not_null(strstr(jstr(e, "last_reply"), "451"),
+	    "last_reply: %s", jstr(e, "last_reply"));
+	next = parse_time(jstr(e, "next_attempt"));
+	cr_assert(next >= t1 + 1 && next <= t2 + 1, "next_attempt %lld, "
+	    "expected retry_delay (1 s) after the attempt, in [%lld, %lld]",
+	    (long long)next, (long long)t1 + 1, (long long)t2 + 1);
+	expect_rcpt(e, 0, TO, "pending", 451);
+	cr_assert_eq(received(s), 0);
+	line = log_line(err, id);
+	cr_assert_not_null(line, "no log line for %lld:\n%s", id, err);
+	cr_assert_not_null(strstr(line, " profile=p "), "%s", line);
+	cr_assert_not_null(strstr(line, " server="), "%s", line);
+	cr_assert_not_null(strstr(line, " tls=none "), "%s", line);
+	cr_assert_not_null(strstr(line, " auth=none "), "%s", line);
+	cr_assert_not_null(strstr(line, fmt(" size=%lld ", jint(e, "size"))),
+	    "%s", line);
+	cr_assert_not_null(strstr(line, fmt(" id=<%s> ",
+	    bare_id(jstr(e, "message_id")))), "%s", line);
+	expect_logged(line, "deferred", "451 4.3.0 try later");
+
+	/*
+	 * Not due yet: a run --once that ends before it leaves it alone.
+	 * One that ends later (a loaded machine) may rightly send it.
+	 */
+	sum = run_once(&err);
+	if (time(NULL) < next) {
+		expect_summary(&sum, 0, 0, 0, 0, err);
+		expect_entry(entry(queue_json(NULL), id), "deferred", 1);
+		cr_assert_eq(log_count(s, "MAIL"), 1, "retried before "
+		    "next_attempt");
+	}
+	if (sum.sent == 0) {
+		sleep_until(next);
+		sum = run_once(&err);
+	}
+	expect_summary(&sum, 1, 0, 0, 0, err);
+	e = entry(queue_json(NULL), id);
+	expect_entry(e, "sent", 2);
+	expect_rcpt(e, 0, TO, "sent", 250);
+	cr_assert(jnull(e, "next_attempt"));
+	cr_assert_eq(received(s), 1);
+	cr_assert_str_eq(mail_id(s, 1), bare_id(jstr(e, "message_id")));
+	expect_logged(log_line(err, id), "sent", "250");
+	cr_assert_eq(log_count(s, "MAIL"), 2);
+}
+
+/* 2b. The same as a daemon: it retries on its own, then stops on SIGTERM. */
+Test(queue_run, daemon_retries_on_its_own)
+{
+	struct server *s = serve("mail", "--data-reply", "451 4.3.0 try later",
+	    "--fail-first", "1", NULL);
+	struct summary sum;
+	struct daemon *d;
+	const char *err;
+	long long id;
+	yajl_val e;
+
+	profile_for("p", s, "retry_delay=1", "retry_max=2", NULL);
+	d = daemon_start();
+	id = submit("daemon body\n", "--profile", "p", NULL);
+	e = wait_state(id, "sent", SETTLE_MS);
+	expect_entry(e, "sent", 2);
+	daemon_alive(d);
+	cr_assert_eq(received(s), 1);
+	cr_assert_eq(log_count(s, "MAIL"), 2);
+	cr_assert_eq(daemon_stop(d, SIGTERM, STOP_MS), 0, "gwengine run after "
+	    "SIGTERM:\n%s", daemon_err(d));
+	err = daemon_err(d);
+	sum = summary_of(err);
+	expect_summary(&sum, 1, 1, 0, 0, err);
+	cr_assert_eq(count_of(err, fmt("gwengine: queue=%lld ", id)), 2,
+	    "two attempts, two log lines:\n%s", err);
+	expect_logged(log_line(err, id), "deferred", "451 4.3.0 try later");
+	expect_logged(log_line(strstr(err, "status=deferred"), id), "sent",
+	    "250");
+}
+
+/* 3. 550 after the data: failed at once, never tried again. */
+Test(queue_run, permanent_failure)
+{
+	struct server *s = serve("mail", "--data-reply",
+	    "550 5.7.1 content refused", NULL);
+	const char *err;
+	struct summary sum;
+	long long id;
+	yajl_val e;
+
+	profile_for("p", s, "retries=5", NULL);
+	id = submit("refused body\n", "--profile", "p", NULL);
+	sum = run_once(&err);
+	expect_summary(&sum, 0, 0, 1, 0, err);
+	expect_logged(log_line(err, id), "failed", "550 5.7.1 content refused");
+	e = entry(queue_json(NULL), id);
+	expect_entry(e, "failed", 1);
+	cr_assert_not_null(strstr(jstr(e, "last_reply"), "550"), "%s",
+	    jstr(e, "last_reply"));
+	expect_rcpt(e, 0, TO, "failed", 550);
+	cr_assert(jnull(e, "next_attempt"));
+
+	sum = run_once(&err);
+	expect_summary(&sum, 0, 0, 0, 0, err);
+	expect_entry(entry(queue_json(NULL), id), "failed", 1);
+	cr_assert_eq(log_count(s, "MAIL"), 1, "a failed message was tried "
+	    "again");
+	cr_assert_eq(received(s), 0);
+}
+
+/* 4. Always 451 with retries=1: two attempts, then failed. */
+Test(queue_run, retries_exhausted)
+{
+	struct server *s = serve("mail", "--data-reply", "451 4.3.0 try later",
+	    NULL);
+	const char *err;
+	struct summary sum;
+	long long id;
+	yajl_val e;
+
+	profile_for("p", s, "retries=1", "retry_delay=1", "retry_max=1", NULL);
+	id = submit("never body\n", "--profile", "p", NULL);
+	sum = run_once(&err);
+	expect_summary(&sum, 0, 1, 0, 0, err);
+	e = entry(queue_json(NULL), id);
+	expect_entry(e, "deferred", 1);
+	sleep_until(parse_time(jstr(e, "next_attempt")));
+	sum = run_once(&err);
+	expect_summary(&sum, 0, 0, 1, 0, err);
+	expect_logged(log_line(err, id), "failed", "451 4.3.0 try later");
+	e = entry(queue_json(NULL), id);
+	expect_entry(e, "failed", 2);
+	expect_rcpt(e, 0, TO, "failed", 451);
+	cr_assert_not_null(strstr(jstr(e, "last_reply"), "451"));
+	sum = run_once(&err);
+	expect_summary(&sum, 0, 0, 0, 0, err);
+	cr_assert_eq(log_count(s, "MAIL"), 2, "1 + retries attempts");
+	cr_assert_eq(received(s), 0);
+}
+
+/*
+ * 4b. The back-off doubles from retry_delay and stops at retry_max:
+ * retry_delay=1 retry_max=2 gives 1, 2, 2 (not 4).
+ */
+Test(queue_run, backoff_doubles_up_to_retry_max)
+{
+	struct server *s = serve("mail", "--data-reply", "451 4.3.0 try later",
+	    NULL);
+	static const int delay[] = { 1, 2, 2 };
+	long long id;
+	yajl_val e;
+
+	profile_for("p", s, "retries=3", "retry_delay=1", "retry_max=2", NULL);
+	id = submit("backoff body\n", "--profile", "p", NULL);
+	for (int i = 0; i < 3; i++) {
+		time_t t1 = time(NULL), t2, next;
+
+		run_once(NULL);
+		t2 = time(NULL);
+		e = entry(queue_json(NULL), id);
+		expect_entry(e, "deferred", i + 1);
+		next = parse_time(jstr(e, "next_attempt"));
+		cr_assert(next >= t1 + delay[i] && next <= t2 + delay[i],
+		    "after attempt %d: next_attempt %lld s after the attempt, "
+		    "expected %d", i + 1, (long long)(next - t1), delay[i]);
+		sleep_until(next);
+	}
+	run_once(NULL);
+	expect_entry(entry(queue_json(NULL), id), "failed", 4);
+	cr_assert_eq(log_count(s, "MAIL"), 4);
+}
+
+/*
+ * 5. Three recipients: one accepted, one refused for good (550), one for
+ * now (451).  The retry goes to the third alone.
+ */
+Test(queue_run, per_recipient_outcomes)
+{
+	struct server *s = serve("mail",
+	    "--rcpt-reply-for", "gone@example.net=550 5.1.1 no such user",
+	    "--rcpt-reply-for", "busy@example.net=451 4.2.1 mailbox busy",
+	    "--fail-first", "1", NULL);
+	const char *err, *json;
+	struct summary sum;
+	long long id;
+	yajl_val e;
+
+	profile_for("p", s, NULL);
+	id = submit("three body\n", "--profile", "p", "--to", "ok@example.net",
+	    "--to", "gone@example.net", "--to", "busy@example.net", NULL);
+	sum = run_once(&err);
+	expect_summary(&sum, 0, 1, 0, 0, err);
+	e = entry(queue_json(NULL), id);
+	expect_entry(e, "deferred", 1);
+	expect_rcpt(e, 0, "ok@example.net", "sent", 250);
+	expect_rcpt(e, 1, "gone@example.net", "failed", 550);
+	expect_rcpt(e, 2, "busy@example.net", "pending", 451);
+	cr_assert_not_null(jstr(rcpt(e, 1), "reply"));
+	cr_assert_not_null(strstr(jstr(rcpt(e, 1), "reply"), "no such user"),
+	    "%s", jstr(rcpt(e, 1), "reply"));
+	cr_assert_eq(received(s), 1);
+	json = mail_file(s, 1, "json");
+	cr_assert_not_null(strstr(json, "\"rcpt_tos\": [\"ok@example.net\"],"),
+	    "%s", json);
+
+	sleep_until(parse_time(jstr(e, "next_attempt")));
+	sum = run_once(&err);
+	expect_summary(&sum, 1, 0, 0, 0, err);
+	e = entry(queue_json(NULL), id);
+	expect_entry(e, "sent", 2);
+	expect_rcpt(e, 0, "ok@example.net", "sent", 250);
+	expect_rcpt(e, 1, "gone@example.net", "failed", 550);
+	expect_rcpt(e, 2, "busy@example.net", "sent", 250);
+	cr_assert_eq(received(s), 2);
+	json = mail_file(s, 2, "json");
+	cr_assert_not_null(strstr(json, "\"rcpt_tos\": [\"busy@example.net\"],"),
+	    "the retry went to more than the pending recipient:\n%s", json);
+	cr_assert_str_eq(mail_id(s, 2), mail_id(s, 1));
+	cr_assert_eq(log_count(s, "RCPT"), 4);
+}
+
+/*
+ * 6. The server dies after 3 of 10 messages: the rest are deferred, not
+ * failed and not lost, and go out once a server listens again.
+ */
+Test(queue_run, server_dies_mid_session)
+{
+	enum { N = 10, FIRST = 3 };
+	struct server *s = serve("first", "--die-after", "3", NULL), *s2;
+	struct server *both[2];
+	long long ids[N];
+	const char *err, **got;
+	struct summary sum;
+	time_t due = 0;
+	size_t ngot;
+	yajl_val q;
+
+	profile_for("p", s, "retries=5", "retry_delay=1", "retry_max=1", NULL);
+	submit_many("dies", 0, N, ids);
+	sum = run_once(&err);
+	cr_assert_eq(received(s), FIRST);
+	expect_summary(&sum, FIRST, N - FIRST, 0, 0, err);
+	q = queue_json(NULL);
+	cr_assert_eq(qlen(q), N);
+	cr_assert_eq(count_state(q, "sent"), FIRST);
+	for (size_t i = 0; i < N; i++) {
+		yajl_val e = entry(q, ids[i]);
+
+		if (is_state(e, "sent"))
+			continue;
+		cr_assert(is_state(e, "deferred"), "entry %lld is %s after the "
+		    "server died", ids[i], jstr(e, "state"));
+		cr_assert(jint(e, "attempts") >= 1);
+		cr_assert_not_null(jstr(e, "last_reply"), "deferred without a "
+		    "reason");
+		if (parse_time(jstr(e, "next_attempt")) > due)
+			due = parse_time(jstr(e, "next_attempt"));
+	}
+
+	/* The server is back on the same port. */
+	s2 = serve("second", "--port", fmt("%d", s->port), NULL);
+	cr_assert_eq(s2->port, s->port);
+	sleep_until(due);
+	sum = run_once(&err);
+	expect_summary(&sum, N - FIRST, 0, 0, 0, err);
+	cr_assert_eq(received(s2), N - FIRST);
+	q = queue_json(NULL);
+	cr_assert_eq(count_state(q, "sent"), N);
+	both[0] = s;
+	both[1] = s2;
+	got = all_ids(both, 2, &ngot);
+	cr_assert_eq(ngot, N);
+	for (size_t i = 0; i < N; i++)
+		cr_assert_eq(times_in(got, ngot, message_id_of("dies", i)), 1,
+		    "%s received %zu times", message_id_of("dies", i),
+		    times_in(got, ngot, message_id_of("dies", i)));
+}
+
+/*
+ * 7. gwadmin set between two messages: the daemon sends the second one to
+ * the new port, without a restart.
+ */
+Test(queue_run, live_config_change)
+{
+	struct server *s1 = serve("first", NULL), *s2 = serve("second", NULL);
+	struct daemon *d;
+	long long id1, id2;
+
+	profile_for("p", s1, NULL);
+	d = daemon_start();
+	id1 = submit(message_text("live", 1), "--profile", "p", "--message",
+	    "-", NULL);
+	wait_state(id1, "sent", SETTLE_MS);
+	cr_assert_eq(received(s1), 1);
+	admin("set", "p", fmt("port=%d", s2->port), NULL);
+	id2 = submit(message_text("live", 2), "--profile", "p", "--message",
+	    "-", NULL);
+	wait_state(id2, "sent", SETTLE_MS);
+	daemon_alive(d);
+	cr_assert_eq(received(s2), 1, "the second message did not reach the "
+	    "new port");
+	cr_assert_str_eq(mail_id(s2, 1), message_id_of("live", 2));
+	cr_assert_eq(received(s1), 1, "the old port got the second message "
+	    "too");
+	cr_assert_str_eq(mail_id(s1, 1), message_id_of("live", 1));
+	cr_assert_eq(daemon_stop(d, SIGTERM, STOP_MS), 0, "%s", daemon_err(d));
+}
+
+/*
+ * 7b. The same in the middle of one session: a slow server, 20 messages,
+ * and the port changed while the daemon works through them.  At most the
+ * message in flight when gwadmin returns still goes to the old port.
+ */
+Test(queue_run, live_config_change_mid_session)
+{
+	enum { N = 20 };
+	struct server *s1 = serve("first", "--data-delay", "0.2", NULL);
+	struct server *s2 = serve("second", NULL);
+	struct server *both[2] = { s1, s2 };
+	long long ids[N];
+	const char **got;
+	struct daemon *d;
+	size_t at_set, ngot;
+	yajl_val q;
+
+	profile_for("p", s1, NULL);
+	submit_many("mid", 0, N, ids);
+	d = daemon_start();
+	wait_received(s1, 2, SETTLE_MS);
+	admin("set", "p", fmt("port=%d", s2->port), NULL);
+	at_set = received(s1);
+	cr_assert(at_set < N - 2, "the queue went before the change");
+	wait_received(s2, N - at_set - 1, SETTLE_MS);
+	for (size_t i = 0; i < N; i++)
+		wait_state(ids[i], "sent", SETTLE_MS);
+	daemon_alive(d);
+	cr_assert(received(s1) <= at_set + 1, "%zu messages went to the old "
+	    "port after gwadmin set returned (%zu before it)", received(s1),
+	    at_set);
+	cr_assert_eq(received(s1) + received(s2), N);
+	got = all_ids(both, 2, &ngot);
+	for (size_t i = 0; i < N; i++)
+		cr_assert_eq(times_in(got, ngot, message_id_of("mid", i)), 1);
+	q = queue_json(NULL);
+	cr_assert_eq(count_state(q, "sent"), N);
+	cr_assert_eq(daemon_stop(d, SIGTERM, STOP_MS), 0, "%s", daemon_err(d));
+}
+
+/* Asserts that entry id is held, unsent and unattempted. */
+static void
+expect_held(long long id, long long attempts, const struct server *s)
+{
+	yajl_val e = entry(queue_json(NULL), id);
+
+	cr_assert(held(e), "entry %lld is not held (%s)", id, jstr(e, "state"));
+	cr_assert(is_state(e, "queued") || is_state(e, "deferred"), "a held "
+	    "entry is %s", jstr(e, "state"));
+	cr_assert_eq(jint(e, "attempts"), attempts, "holding counted as an "
+	    "attempt");
+	cr_assert_not_null(jstr(e, "last_reply"), "held without saying why");
+	cr_assert_eq(received(s), 0);
+	cr_assert_str_eq(server_log(s), "", "a held message reached the "
+	    "server");
+}
+
+/* 8. An inactive profile holds its messages until it is active again. */
+Test(queue_run, held_while_profile_inactive)
+{
+	struct server *s = serve("mail", NULL);
+	const char *err;
+	struct summary sum;
+	long long id;
+	yajl_val e;
+
+	profile_for("p", s, "active=false", NULL);
+	id = submit("held body\n", "--profile", "p", NULL);
+	sum = run_once(&err);
+	expect_summary(&sum, 0, 0, 0, 1, err);
+	expect_held(id, 0, s);
+	cr_assert(is_state(entry(queue_json(NULL), id), "queued"));
+	/* Still held on the next run: the configuration did not change. */
+	sum = run_once(&err);
+	cr_assert_eq(sum.sent + sum.deferred + sum.failed, 0, "%s", err);
+	expect_held(id, 0, s);
+
+	admin("set", "p", "active=true", NULL);
+	sum = run_once(&err);
+	expect_summary(&sum, 1, 0, 0, 0, err);
+	e = entry(queue_json(NULL), id);
+	expect_entry(e, "sent", 1);
+	cr_assert(!held(e));
+	cr_assert_eq(received(s), 1);
+}
+
+/* 8b. The same with SMTP disabled in the settings. */
+Test(queue_run, held_while_smtp_disabled)
+{
+	struct server *s = serve("mail", NULL);
+	const char *err;
+	struct summary sum;
+	long long id;
+
+	profile_for("p", s, NULL);
+	admin("settings", "enabled=false", NULL);
+	id = submit("held body\n", "--profile", "p", NULL);
+	sum = run_once(&err);
+	expect_summary(&sum, 0, 0, 0, 1, err);
+	expect_held(id, 0, s);
+
+	admin("settings", "enabled=true", NULL);
+	sum = run_once(&err);
+	expect_summary(&sum, 1, 0, 0, 0, err);
+	expect_entry(entry(queue_json(NULL), id), "sent", 1);
+	cr_assert_eq(received(s), 1);
+}
+
+/*
+ * 8c. A deferred message held keeps its attempts; the daemon sends held
+ * messages once gwadmin re-enables their profile, without a restart.
+ */
+Test(queue_run, daemon_wakes_held_messages)
+{
+	struct server *s = serve("mail", NULL);
+	struct daemon *d;
+	long long id1, id2;
+	yajl_val e;
+
+	profile_for("p", s, "active=false", NULL);
+	d = daemon_start();
+	id1 = submit("held one\n", "--profile", "p", NULL);
+	wait_held(id1, SETTLE_MS);
+	admin("settings", "enabled=false", NULL);
+	admin("set", "p", "active=true", NULL);
+	id2 = submit("held two\n", "--profile", "p", NULL);
+	wait_held(id2, SETTLE_MS);
+	wait_held(id1, SETTLE_MS);
+	expect_held(id1, 0, s);
+	expect_held(id2, 0, s);
+	admin("settings", "enabled=true", NULL);
+	e = wait_state(id1, "sent", SETTLE_MS);
+	cr_assert(!held(e));
+	wait_state(id2, "sent", SETTLE_MS);
+	daemon_alive(d);
+	cr_assert_eq(received(s), 2);
+	cr_assert_eq(daemon_stop(d, SIGTERM, STOP_MS), 0, "%s", daemon_err(d));
+}
+
+/* A seed from $GWSMTP_TEST_SEED, else the clock; printed. */
+static unsigned long long
+test_seed(void)
+{
+	const char *env = getenv("GWSMTP_TEST_SEED");
+	unsigned long long seed = env != NULL ? strtoull(env, NULL, 10) :
+	    (unsigned long long)time(NULL) ^ (unsigned long long)getpid();
+
+	fprintf(stderr, "test_queue_run: seed %llu (GWSMTP_TEST_SEED=%llu "
+	    "repeats it)\n", seed, seed);
+	cr_log_info("seed %llu", seed);
+	return seed;
+}
+
+/* xorshift64*: the same delays for the same seed. */
+static unsigned
+next_random(unsigned long long *state, unsigned bound)
+{
+	unsigned long long x = *state ? *state : 0x9e3779b97f4a7c15ULL;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	*state = x;
+	return (unsigned)((x * 0x2545f4914f6cdd1dULL) >> 33) % bound;
+}
+
+/*
+ * 9. kill -9 at random moments: nothing is lost, and the only duplicates
+ * are messages the server accepted before the engine recorded them.
+ */
+Test(queue_run, kill_9_loses_nothing)
+{
+	enum { ROUNDS = 20, BATCH = 40, N = ROUNDS * BATCH, GROUP = 64 };
+	struct server *s = serve("mail", "--pipelining", NULL);
+	long long *ids = (long long *)keep(xcalloc(N, sizeof *ids));
+	unsigned long long rng = test_seed();
+	size_t ngot, dups = 0, dup_msgs = 0;
+	const char *err, **got;
+	int killed_mid = 0;
+	yajl_val q;
+
+	profile_for("p", s, NULL);
+	for (int round = 0; round < ROUNDS; round++) {
+		struct daemon *d;
+		unsigned delay = next_random(&rng, 301);
+		size_t before;
+		int status;
+
+		submit_many("kill", (size_t)round * BATCH, BATCH,
+		    ids + (size_t)round * BATCH);
+		before = received(s);
+		d = daemon_start();
+		sleep_ms(delay);
+		status = daemon_stop(d, SIGKILL, STOP_MS);
+		cr_assert_eq(status, 128 + SIGKILL, "gwengine run ended "
+		    "before the kill (status %d):\n%s", status, daemon_err(d));
+		killed_mid += received(s) > before;
+	}
+	fprintf(stderr, "test_queue_run: %d of %d rounds delivered before "
+	    "the kill\n", killed_mid, ROUNDS);
+	run_once(&err);
+
+	q = queue_json(NULL);
+	cr_assert_eq(qlen(q), N, "the queue has %zu entries, %d submitted",
+	    qlen(q), N);
+	cr_assert_eq(count_state(q, "sent"), N, "%zu of %d sent after the "
+	    "last run --once", count_state(q, "sent"), N);
+	for (size_t i = 0; i < N; i++)
+		cr_assert(is_state(entry(q, ids[i]), "sent"));
+	got = all_ids(&s, 1, &ngot);
+	for (size_t i = 0; i < N; i++) {
+		const char *mid = message_id_of("kill", i);
+		size_t k = times_in(got, ngot, mid);
+
+		cr_assert(k >= 1, "%s was submitted and never received", mid);
+		if (k > 1) {
+			fprintf(stderr, "test_queue_run: %s received %zu "
+			    "times\n", mid, k);
+			dups += k - 1;
+			dup_msgs++;
+		}
+	}
+	cr_assert_eq(ngot, N + dups, "the server received %zu messages: %d "
+	    "submitted, %zu duplicates, the rest unknown", ngot, N, dups);
+	fprintf(stderr, "test_queue_run: %zu duplicates of %zu messages over "
+	    "%d kills\n", dups, dup_msgs, ROUNDS);
+	cr_assert(dups <= (size_t)ROUNDS * GROUP, "%zu duplicates: more than "
+	    "%d kills x %d unrecorded", dups, ROUNDS, GROUP);
+}
+
+/*
+ * 10. SIGTERM in the middle of a queue: exit 0 at once, nothing left
+ * "sending", and the rest sent later without duplicates.
+ */
+Test(queue_run, sigterm_mid_queue)
+{
+	enum { N = 200 };
+	/* 20 ms per message: the queue takes 4 s, so SIGTERM lands in it. */
+	struct server *s = serve("mail", "--data-delay", "0.02", NULL);
+	long long *ids = (long long *)keep(xcalloc(N, sizeof *ids));
+	size_t at_term, sent, ngot;
+	const char *err, **got;
+	struct daemon *d;
+	long long t0, stop_ms;
+	struct summary sum;
+	yajl_val q;
+
+	profile_for("p", s, NULL);
+	submit_many("term", 0, N, ids);
+	d = daemon_start();
+	wait_received(s, 5, SETTLE_MS);
+	t0 = tu_now_ms();
+	cr_assert_eq(daemon_stop(d, SIGTERM, STOP_MS), 0, "gwengine run after "
+	    "SIGTERM:\n%s", daemon_err(d));
+	stop_ms = tu_now_ms() - t0;
+	at_term = received(s);
+	cr_log_info("stopped in %lld ms after %zu messages", stop_ms, at_term);
+	cr_assert(at_term < N, "the whole queue went before SIGTERM");
+	cr_assert(stop_ms < 5000, "SIGTERM took %lld ms", stop_ms);
+
+	q = queue_json(NULL);
+	cr_assert_eq(qlen(q), N);
+	cr_assert_eq(count_state(q, "sending"), 0, "a clean stop left entries "
+	    "sending");
+	sent = count_state(q, "sent");
+	cr_assert_eq(sent, at_term, "%zu received, %zu recorded sent: a clean "
+	    "stop must record what the server accepted", at_term, sent);
+	for (size_t i = 0; i < N; i++) {
+		yajl_val e = entry(q, ids[i]);
+
+		if (!is_state(e, "sent"))
+			expect_entry(e, "queued", 0);
+	}
+	cr_assert_eq(count_of(daemon_err(d), " status=sent reply="),
+	    (int)at_term, "%s", daemon_err(d));
+	sum = summary_of(daemon_err(d));
+	expect_summary(&sum, (int)at_term, 0, 0, 0, daemon_err(d));
+
+	sum = run_once(&err);
+	expect_summary(&sum, N - (int)at_term, 0, 0, 0, err);
+	q = queue_json(NULL);
+	cr_assert_eq(count_state(q, "sent"), N);
+	got = all_ids(&s, 1, &ngot);
+	cr_assert_eq(ngot, N, "received %zu, submitted %d", ngot, N);
+	for (size_t i = 0; i < N; i++)
+		cr_assert_eq(times_in(got, ngot, message_id_of("term", i)), 1,
+		    "%s received %zu times", message_id_of("term", i),
+		    times_in(got, ngot, message_id_of("term", i)));
+}
+
+/* Fails if hay holds password, its base64 or PLAIN's response, or marker. */
+static void
+expect_no_leak(const char *hay, const char *password, const char *user,
+    const char *marker, const char *what)
+{
+	size_t ul = strlen(user), pl = strlen(password);
+	char *raw = xcalloc(ul + pl + 3, 1);
+	char *forms[3];
+
+	memcpy(raw + 1, user, ul);
+	memcpy(raw + 2 + ul, password, pl);
+	forms[0] = xstrdup(password);
+	forms[1] = base64_encode(raw, ul + pl + 2);
+	forms[2] = base64_encode(password, pl);
+	for (size_t i = 0; i < 3; i++) {
+		cr_assert_null(strstr(hay, forms[i]), "%s shows a secret "
+		    "(%s):\n%s", what, forms[i], hay);
+		free(forms[i]);
+	}
+	cr_assert_null(strstr(hay, marker), "%s shows the message body:\n%s",
+	    what, hay);
+	free(raw);
+}
+
+/* 11. queue (both forms) and run never show the body or the password. */
+Test(queue_run, queue_shows_no_body_or_password)
+{
+	const char *password = "pw-Qu3ue-S3kr1t!", *marker =
+	    "BODY-MARKER-7c1f9e", *text;
+	struct server *s = serve("mail", "--auth", "--user", "gw-user",
+	    "--password", password, "--mechanisms", "PLAIN",
+	    "--no-auth-require-tls", "--data-reply", "451 4.3.0 try later",
+	    "--fail-first", "1", NULL);
+	const char *err;
+	struct tu_run r;
+	long long id;
+
+	profile_for("p", s, NULL);
+	admin_password(password, "set", "p", "auth=plain", "username=gw-user",
+	    "allow_plain_auth_without_tls=true", NULL);
+	id = submit(fmt("%s\n", marker), "--profile", "p", "--subject",
+	    "secret test", NULL);
+	queue_json(&text);
+	expect_no_leak(text, password, "gw-user", marker, "queue --json");
+	r = eng(NULL, "queue", NULL);
+	expect_exit(&r, 0, "queue");
+	cr_assert_not_null(strstr(r.out, fmt("%lld", id)), "the table does not "
+	    "show entry %lld:\n%s", id, r.out);
+	expect_no_leak(r.out, password, "gw-user", marker, "queue");
+	expect_no_leak(r.err, password, "gw-user", marker, "queue's stderr");
+	tu_run_free(&r);
+
+	/* Deferred once (the reply is kept), then sent with AUTH PLAIN. */
+	run_once(&err);
+	expect_no_leak(err, password, "gw-user", marker, "run --once");
+	queue_json(&text);
+	expect_no_leak(text, password, "gw-user", marker, "queue --json");
+	sleep_until(parse_time(jstr(entry(queue_json(NULL), id),
+	    "next_attempt")));
+	run_once(&err);
+	expect_no_leak(err, password, "gw-user", marker, "run --once");
+	expect_entry(entry(queue_json(&text), id), "sent", 2);
+	expect_no_leak(text, password, "gw-user", marker, "queue --json");
+	cr_assert_eq(received(s), 1);
+	cr_assert_not_null(strstr(mail_file(s, 1, "json"),
+	    "\"auth_mechanism\": \"PLAIN\""));
+	cr_assert_not_null(strstr(mail_file(s, 1, "eml"), marker));
+}
