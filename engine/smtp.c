@@ -834,6 +834,11 @@ transaction(struct smtp_session *s, const char *from, const char *const *rcpt,
 		    first_refusal ? first_refusal : "no recipient");
 	}
 	if (r.code != 354) {
+		/* It settles the recipients taken, as a reply to data would. */
+		for (size_t i = 0; i < n; i++) {
+			if (result->rcpt[first + i].code / 100 == 2)
+				result->rcpt[first + i].final = r.code;
+		}
 		st = refused(s, &r, SMTP_ERR_PERM, cause, "DATA refused");
 		smtp_reply_clear(&r);
 		return st;

@@ -72,8 +72,9 @@ struct smtp_rcpt_result {
 	int	 code;		/* the RCPT reply's code, 0 if not sent */
 	char	*reply;
 	int	 final;		/* what settles it: the RCPT reply's code if
-				   refused, else the reply to the data; 0 if
-				   the transaction never got that far */
+				   refused, else the reply to the data (or
+				   to a DATA command refused); 0 if the
+				   transaction never got that far */
 };
 
 struct smtp_result {
