@@ -664,6 +664,10 @@ queue_table(const struct store_qmsg *v, size_t n)
 {
 	char next[32];
 
+	if (n == 0) {
+		printf("(the queue is empty)\n");
+		return;
+	}
 	printf("%-8s %-9s %-8s %-20s %-16s %s\n", "ID", "STATE", "ATTEMPTS",
 	    "NEXT ATTEMPT", "PROFILE", "LAST REPLY");
 	for (size_t i = 0; i < n; i++) {
@@ -686,8 +690,6 @@ queue_table(const struct store_qmsg *v, size_t n)
 			free(addr);
 		}
 	}
-	if (n == 0)
-		printf("(the queue is empty)\n");
 }
 
 static int

@@ -1247,6 +1247,40 @@ Test(queue_run, five_hundred_in_one_session)
 }
 
 /*
+ * max_connections=3: three sessions share the profile's queue, each
+ * message goes once, and no fourth session is opened.
+ */
+Test(queue_run, max_connections_sessions_share_the_queue)
+{
+	enum { N = 60 };
+	struct server *s = serve("mail", "--pipelining", NULL);
+	long long *ids = (long long *)keep(xcalloc(N, sizeof *ids));
+	const char *err, **got;
+	struct summary sum;
+	size_t ngot;
+	yajl_val q;
+
+	profile_for("p", s, "max_connections=3", NULL);
+	submit_many(NULL, 0, N, ids);
+	sum = run_once(&err);
+	expect_summary(&sum, N, 0, 0, 0, err);
+	got = all_ids(&s, 1, &ngot);
+	cr_assert_eq(ngot, N, "the server stored %zu of %d", ngot, N);
+	q = queue_json(NULL);
+	for (size_t i = 0; i < N; i++) {
+		yajl_val e = entry(q, ids[i]);
+		const char *mid = bare_id(jstr(e, "message_id"));
+
+		expect_entry(e, "sent", 1);
+		cr_assert_eq(times_in(got, ngot, mid), 1, "%s received %zu "
+		    "times", mid, times_in(got, ngot, mid));
+	}
+	cr_assert_eq(log_count(s, "EHLO"), 3, "max_connections=3 and %d "
+	    "messages: %d sessions", N, log_count(s, "EHLO"));
+	cr_assert_eq(log_count(s, "QUIT"), 3);
+}
+
+/*
  * Outcomes stay with their messages when one session carries them all:
  * message 0 and 2 get 451 to the data (deferred), message 1 goes to an
  * address the server refuses (failed), the other nine are taken (sent).
