@@ -1796,6 +1796,57 @@ Test(queue_run, held_while_profile_inactive)
 	cr_assert_eq(received(s), 1);
 }
 
+/*
+ * A profile deleted after submit: the message waits, held, with the reason
+ * in last_reply, and goes once a profile of that name exists again.
+ */
+Test(queue_run, held_while_profile_missing)
+{
+	struct server *s = serve("mail", NULL);
+	const char *err;
+	struct summary sum;
+	long long id;
+	yajl_val e;
+
+	profile_for("p", s, NULL);
+	id = submit("held body\n", "--profile", "p", NULL);
+	admin("delete", "p", NULL);
+	sum = run_once(&err);
+	expect_summary(&sum, 0, 0, 0, 1, err);
+	expect_held(id, 0, s);
+	e = entry(queue_json(NULL), id);
+	cr_assert(strstr(jstr(e, "last_reply"), "no profile named 'p'") !=
+	    NULL, "the reason: %s", jstr(e, "last_reply"));
+
+	profile_for("p", s, NULL);
+	sum = run_once(&err);
+	expect_summary(&sum, 1, 0, 0, 0, err);
+	expect_entry(entry(queue_json(NULL), id), "sent", 1);
+	cr_assert_eq(received(s), 1);
+}
+
+/*
+ * --syslog: the lines go to syslog (facility mail), not to standard error,
+ * and the message still goes.  Where syslog is not running they are lost,
+ * as syslog(3) loses them: what is checked here is that none is printed.
+ */
+Test(queue_run, syslog_takes_the_lines_off_stderr)
+{
+	struct server *s = serve("mail", NULL);
+	struct tu_run r;
+	long long id;
+
+	profile_for("p", s, NULL);
+	id = submit("syslog body\n", "--profile", "p", NULL);
+	r = eng(NULL, "run", "--once", "--syslog", NULL);
+	cr_assert_eq(r.status, 0, "run --once --syslog: %d\n%s", r.status,
+	    r.err);
+	cr_assert_str_eq(r.err, "", "printed with --syslog:\n%s", r.err);
+	tu_run_free(&r);
+	expect_entry(entry(queue_json(NULL), id), "sent", 1);
+	cr_assert_eq(received(s), 1);
+}
+
 /* 8b. The same with SMTP disabled in the settings. */
 Test(queue_run, held_while_smtp_disabled)
 {
