@@ -43,7 +43,6 @@
 
 #define USER		"gw-user"
 #define MAX_SERVERS	4
-#define MAX_KEPT	1024
 #define MAX_ARGS	64
 
 static char		*dir;		/* this test's own directory */
@@ -53,8 +52,6 @@ static char		*logpath;	/* the server's --log */
 static struct tu_server	*servers[MAX_SERVERS];
 static size_t		 nservers;
 static pid_t		 helper_pid = -1;	/* mini_server()'s */
-static char		*kept[MAX_KEPT];	/* freed by teardown */
-static size_t		 nkept;
 
 static void
 setup(void)
@@ -77,9 +74,7 @@ teardown(void)
 		waitpid(helper_pid, NULL, 0);
 		helper_pid = -1;
 	}
-	for (size_t i = 0; i < nkept; i++)
-		free(kept[i]);
-	nkept = 0;
+	tu_kept_free();
 	tu_rmtree(dir);
 	free(dir);
 	free(db);
@@ -89,40 +84,17 @@ teardown(void)
 
 TestSuite(engine, .init = setup, .fini = teardown);
 
-/* Keeps s until the end of the test; returns it. */
-static const char *
-keep(char *s)
-{
-	cr_assert(nkept < MAX_KEPT);
-	kept[nkept++] = s;
-	return s;
-}
-
-static const char *
-fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
-
-static const char *
-fmt(const char *f, ...)
-{
-	va_list ap;
-	char *s;
-
-	va_start(ap, f);
-	s = xvasprintf(f, ap);
-	va_end(ap);
-	return keep(s);
-}
 
 static const char *
 cert(const char *name)
 {
-	return keep(tu_cert(name));
+	return tu_keep(tu_cert(name));
 }
 
 static const char *
 path_in_dir(const char *name)
 {
-	return fmt("%s/%s", dir, name);
+	return tu_fmt("%s/%s", dir, name);
 }
 
 /* A tool a test needs: skip without it, fail under CI=true. */
@@ -193,7 +165,7 @@ server_log(void)
 {
 	char *s = tu_read_file(logpath, NULL);
 
-	return (char *)keep(s ? s : xstrdup(""));
+	return (char *)tu_keep(s ? s : xstrdup(""));
 }
 
 /* How many logged command lines start with verb (a whole word). */
@@ -249,7 +221,7 @@ mail_file(int k, const char *ext, size_t *len)
 	char *s = tu_read_file(path, len);
 
 	free(path);
-	return s ? (char *)keep(s) : NULL;
+	return s ? (char *)tu_keep(s) : NULL;
 }
 
 static yajl_val
@@ -521,7 +493,7 @@ matrix(const char *tls, const char *auth, const char *host)
 	bool secure = strcmp(tls, "none") != 0;
 	bool password_auth = strcmp(auth, "plain") == 0 ||
 	    strcmp(auth, "login") == 0;
-	const char *password = fmt("pw-%s-%s-S3kr1t!", tls, auth);
+	const char *password = tu_fmt("pw-%s-%s-S3kr1t!", tls, auth);
 	const char *file = path_in_dir("msg.eml");
 	const char *sargs[MAX_ARGS] = { "--mode", tls_mode_of(tls) };
 	const char *keys[MAX_ARGS];
@@ -544,7 +516,7 @@ matrix(const char *tls, const char *auth, const char *host)
 		sargs[n++] = "--password";
 		sargs[n++] = password;
 		sargs[n++] = "--mechanisms";
-		sargs[n++] = fmt("%c%s", toupper((unsigned char)auth[0]),
+		sargs[n++] = tu_fmt("%c%s", toupper((unsigned char)auth[0]),
 		    auth + 1);
 		if (!secure)
 			sargs[n++] = "--no-auth-require-tls";
@@ -553,15 +525,15 @@ matrix(const char *tls, const char *auth, const char *host)
 	port = serve_argv("smtpd.py", sargs);
 
 	n = 0;
-	keys[n++] = fmt("host=%s", host);
-	keys[n++] = fmt("port=%d", port);
-	keys[n++] = fmt("tls=%s", tls);
-	keys[n++] = fmt("auth=%s", auth);
+	keys[n++] = tu_fmt("host=%s", host);
+	keys[n++] = tu_fmt("port=%d", port);
+	keys[n++] = tu_fmt("tls=%s", tls);
+	keys[n++] = tu_fmt("auth=%s", auth);
 	keys[n++] = "from=gw@example.com";
 	keys[n++] = "to=reader@example.net";
 	keys[n++] = "timeout=10";
 	if (secure)
-		keys[n++] = fmt("ca_file=%s", cert("ca.pem"));
+		keys[n++] = tu_fmt("ca_file=%s", cert("ca.pem"));
 	if (password_auth)
 		keys[n++] = "username=" USER;
 	if (strcmp(auth, "anonymous") == 0)
@@ -579,7 +551,7 @@ matrix(const char *tls, const char *auth, const char *host)
 	expect_err(&r, "status=sent");
 	expect_err(&r, "profile=m ");
 	expect_err(&r, secure ? "tls=TLS1." : "tls=none");
-	expect_err(&r, fmt("auth=%s", auth));
+	expect_err(&r, tu_fmt("auth=%s", auth));
 	cr_assert_eq(count_of(r.err, "status="), 1, "one log line per "
 	    "message:\n%s", r.err);
 	if (password_auth)
@@ -604,7 +576,7 @@ matrix(const char *tls, const char *auth, const char *host)
 	if (strcmp(auth, "none") == 0)
 		assert_jstr(j, "auth_mechanism", NULL);
 	else
-		assert_jstr(j, "auth_mechanism", fmt("%s",
+		assert_jstr(j, "auth_mechanism", tu_fmt("%s",
 		    strcmp(auth, "plain") == 0 ? "PLAIN" :
 		    strcmp(auth, "login") == 0 ? "LOGIN" : "ANONYMOUS"));
 	assert_jstr(j, "auth_login", password_auth ? USER : NULL);
@@ -684,7 +656,7 @@ plain_profile(void)
 {
 	int port = serve("smtpd.py", NULL);
 
-	profile("p", NULL, "host=127.0.0.1", fmt("port=%d", port), "tls=none",
+	profile("p", NULL, "host=127.0.0.1", tu_fmt("port=%d", port), "tls=none",
 	    "from=gw@example.com", "to=reader@example.net", "timeout=10",
 	    NULL);
 	admin("settings", "default_profile=p", NULL);
@@ -713,7 +685,7 @@ header_of(const char *msg, const char **body)
 			*o++ = *i;
 	}
 	*o = '\0';
-	return (char *)keep(h);
+	return (char *)tu_keep(h);
 }
 
 /* The value of header field name (unfolded header), or NULL. */
@@ -730,7 +702,7 @@ field(const char *header, const char *name)
 
 			while (*v == ' ' || *v == '\t')
 				v++;
-			return fmt("%.*s", (int)(len - (size_t)(v - l)), v);
+			return tu_fmt("%.*s", (int)(len - (size_t)(v - l)), v);
 		}
 		l += len;
 		while (*l == '\r' || *l == '\n')
@@ -751,9 +723,9 @@ param(const char *value, const char *name)
 		    p[-1] == '\t') && p[nl] == '=') {
 			p += nl + 1;
 			if (*p == '"')
-				return fmt("%.*s", (int)strcspn(p + 1, "\""),
+				return tu_fmt("%.*s", (int)strcspn(p + 1, "\""),
 				    p + 1);
-			return fmt("%.*s", (int)strcspn(p, "; \t"), p);
+			return tu_fmt("%.*s", (int)strcspn(p, "; \t"), p);
 		}
 		p += nl;
 	}
@@ -775,7 +747,7 @@ unbase64(const char *text, size_t textlen, size_t *len)
 	cr_assert_eq(base64_decode(flat, &out, len), 0,
 	    "not valid base64:\n%s", flat);
 	free(flat);
-	return (unsigned char *)keep((char *)out);
+	return (unsigned char *)tu_keep((char *)out);
 }
 
 static int
@@ -840,7 +812,7 @@ decode_words(const char *v)
 		*o++ = *v++;
 	}
 	*o = '\0';
-	return keep(out);
+	return tu_keep(out);
 }
 
 struct part {
@@ -854,7 +826,7 @@ static size_t
 split_parts(const char *body, const char *boundary, struct part *parts,
     size_t max)
 {
-	const char *delim = fmt("--%s", boundary);
+	const char *delim = tu_fmt("--%s", boundary);
 	const char *p = strstr(body, delim), *next;
 	size_t n = 0;
 
@@ -865,7 +837,7 @@ split_parts(const char *body, const char *boundary, struct part *parts,
 			break;		/* the close delimiter */
 		cr_assert(strncmp(p, "\r\n", 2) == 0);
 		p += 2;
-		next = strstr(p, fmt("\r\n%s", delim));
+		next = strstr(p, tu_fmt("\r\n%s", delim));
 		cr_assert_not_null(next, "part %zu does not end", n + 1);
 		cr_assert(n < max);
 		{
@@ -907,7 +879,7 @@ crlf(const char *s)
 		*o++ = *s;
 	}
 	*o = '\0';
-	return keep(out);
+	return tu_keep(out);
 }
 
 /* 2. A message built from options, with a binary and a text attachment. */
@@ -1050,11 +1022,11 @@ bad_cert(const char *tls, const char *certname, const char *why)
 	int port;
 
 	port = serve("smtpd.py", "--mode", tls_mode_of(tls), "--cert",
-	    cert(fmt("%s.pem", certname)), "--key",
-	    cert(fmt("%s-key.pem", certname)), "--auth", "--user", USER,
+	    cert(tu_fmt("%s.pem", certname)), "--key",
+	    cert(tu_fmt("%s-key.pem", certname)), "--auth", "--user", USER,
 	    "--password", password, NULL);
-	profile("c", password, "host=localhost", fmt("port=%d", port),
-	    fmt("tls=%s", tls), fmt("ca_file=%s", cert("ca.pem")),
+	profile("c", password, "host=localhost", tu_fmt("port=%d", port),
+	    tu_fmt("tls=%s", tls), tu_fmt("ca_file=%s", cert("ca.pem")),
 	    "auth=plain", "username=" USER, "from=gw@example.com",
 	    "to=reader@example.net", "timeout=10", NULL);
 	r = eng("body\n", "send", "--profile", "c", NULL);
@@ -1132,7 +1104,7 @@ certtool_pin(const char *name)
 
 	need_tool("certtool");
 	cmd = xasprintf("certtool --fingerprint --hash sha256 --infile '%s'",
-	    cert(fmt("%s.pem", name)));
+	    cert(tu_fmt("%s.pem", name)));
 	f = popen(cmd, "r");
 	cr_assert_not_null(f);
 	cr_assert_not_null(fgets(line, sizeof line, f), "%s: no output", cmd);
@@ -1140,7 +1112,7 @@ certtool_pin(const char *name)
 	free(cmd);
 	line[strcspn(line, "\r\n")] = '\0';
 	cr_assert_eq(strlen(line), 64, "certtool said '%s'", line);
-	return fmt("sha256:%s", line);
+	return tu_fmt("sha256:%s", line);
 }
 
 /* An implicit-TLS server with certname and profile "c" with the keys given. */
@@ -1148,10 +1120,10 @@ static void
 tls_server_profile(const char *certname, const char *k1, const char *k2)
 {
 	int port = serve("smtpd.py", "--mode", "implicit", "--cert",
-	    cert(fmt("%s.pem", certname)), "--key",
-	    cert(fmt("%s-key.pem", certname)), NULL);
+	    cert(tu_fmt("%s.pem", certname)), "--key",
+	    cert(tu_fmt("%s-key.pem", certname)), NULL);
 
-	profile("c", NULL, "host=localhost", fmt("port=%d", port),
+	profile("c", NULL, "host=localhost", tu_fmt("port=%d", port),
 	    "tls=implicit", "from=gw@example.com", "to=reader@example.net",
 	    "timeout=10", k1, k2 ? k2 : "retries=0", NULL);
 }
@@ -1176,7 +1148,7 @@ Test(engine, cert_selfsigned_pinned_is_sent)
 	struct tu_run r;
 
 	tls_server_profile("selfsigned",
-	    fmt("fingerprint=%s", certtool_pin("selfsigned")), NULL);
+	    tu_fmt("fingerprint=%s", certtool_pin("selfsigned")), NULL);
 	r = eng("body\n", "send", "--profile", "c", NULL);
 	expect_exit(&r, 0);
 	tu_run_free(&r);
@@ -1194,8 +1166,8 @@ Test(engine, cert_pin_is_upper_case_with_colons_too)
 	for (const char *h = pin + 7; *h; h += 2)
 		o += sprintf(o, "%s%c%c", h == pin + 7 ? "" : ":",
 		    toupper((unsigned char)h[0]), toupper((unsigned char)h[1]));
-	keep(spelled);
-	tls_server_profile("selfsigned", fmt("fingerprint=%s", spelled), NULL);
+	tu_keep(spelled);
+	tls_server_profile("selfsigned", tu_fmt("fingerprint=%s", spelled), NULL);
 	r = eng("body\n", "send", "--profile", "c", NULL);
 	expect_exit(&r, 0);
 	tu_run_free(&r);
@@ -1208,7 +1180,7 @@ Test(engine, cert_wrong_pin_is_refused_even_without_verify)
 
 	/* The pin of another certificate: the good one, signed by the CA. */
 	tls_server_profile("selfsigned",
-	    fmt("fingerprint=%s", certtool_pin("good")), "verify=false");
+	    tu_fmt("fingerprint=%s", certtool_pin("good")), "verify=false");
 	r = eng("body\n", "send", "--profile", "c", NULL);
 	expect_exit(&r, EXIT_UNAVAIL);
 	expect_err(&r, "fingerprint");
@@ -1246,8 +1218,8 @@ bad_server(const char *scenario, bool with_cert, bool implicit,
 	port = serve_argv("badsmtp.py", args);
 	n = 0;
 	pk[n++] = "host=localhost";
-	pk[n++] = fmt("port=%d", port);
-	pk[n++] = fmt("ca_file=%s", cert("ca.pem"));
+	pk[n++] = tu_fmt("port=%d", port);
+	pk[n++] = tu_fmt("ca_file=%s", cert("ca.pem"));
 	pk[n++] = "from=gw@example.com";
 	pk[n++] = "to=reader@example.net";
 	for (size_t i = 0; keys[i] != NULL; i++) {
@@ -1514,7 +1486,7 @@ Test(engine, recipients_150_pipelined)
 	    (const char *const[]){ "tls=none", NULL });
 	for (int i = 0; i < 150; i++) {
 		args[n++] = "--to";
-		args[n++] = fmt("r%03d@example.net", i);
+		args[n++] = tu_fmt("r%03d@example.net", i);
 	}
 	args[n] = NULL;
 	run_engine(&r, "to many\n", NULL, args);
@@ -1534,7 +1506,7 @@ Test(engine, implicit_tls_against_a_plain_port)
 	int port = serve("smtpd.py", NULL);
 	struct tu_run r;
 
-	profile("p", NULL, "host=127.0.0.1", fmt("port=%d", port),
+	profile("p", NULL, "host=127.0.0.1", tu_fmt("port=%d", port),
 	    "tls=implicit", "from=gw@example.com", "to=reader@example.net",
 	    "timeout=10", NULL);
 	r = eng("body\n", "send", "--profile", "p", NULL);
@@ -1550,7 +1522,7 @@ Test(engine, tls13_floor)
 	struct tu_run r;
 	yajl_val j;
 
-	tls_server_profile("good", fmt("ca_file=%s", cert("ca.pem")),
+	tls_server_profile("good", tu_fmt("ca_file=%s", cert("ca.pem")),
 	    "tls_min=1.3");
 	r = eng("body\n", "send", "--profile", "c", NULL);
 	expect_exit(&r, 0);
@@ -1582,12 +1554,12 @@ Test(engine, alt_host_when_main_is_down)
 	int dead = tu_free_port(), port = serve("smtpd.py", NULL);
 	struct tu_run r;
 
-	profile("p", NULL, "host=127.0.0.1", fmt("port=%d", dead), "tls=none",
-	    fmt("alt_hosts=127.0.0.1:%d", port), "from=gw@example.com",
+	profile("p", NULL, "host=127.0.0.1", tu_fmt("port=%d", dead), "tls=none",
+	    tu_fmt("alt_hosts=127.0.0.1:%d", port), "from=gw@example.com",
 	    "to=reader@example.net", "timeout=10", NULL);
 	r = eng("body\n", "send", "--profile", "p", NULL);
 	expect_exit(&r, 0);
-	expect_err(&r, fmt("server=127.0.0.1:%d", port));
+	expect_err(&r, tu_fmt("server=127.0.0.1:%d", port));
 	tu_run_free(&r);
 	cr_assert_not_null(mail_file(1, "eml", NULL));
 }
@@ -1600,14 +1572,14 @@ Test(engine, alt_host_failure_is_logged_with_its_server)
 
 	port = serve("smtpd.py", "--mode", "implicit", "--cert",
 	    cert("expired.pem"), "--key", cert("expired-key.pem"), NULL);
-	profile("p", NULL, "host=127.0.0.1", fmt("port=%d", dead),
-	    "tls=implicit", fmt("ca_file=%s", cert("ca.pem")),
-	    fmt("alt_hosts=127.0.0.1:%d", port), "from=gw@example.com",
+	profile("p", NULL, "host=127.0.0.1", tu_fmt("port=%d", dead),
+	    "tls=implicit", tu_fmt("ca_file=%s", cert("ca.pem")),
+	    tu_fmt("alt_hosts=127.0.0.1:%d", port), "from=gw@example.com",
 	    "to=reader@example.net", "timeout=10", NULL);
 	r = eng("body\n", "send", "--profile", "p", NULL);
 	expect_exit(&r, EXIT_UNAVAIL);
 	expect_err(&r, "expired");
-	expect_err(&r, fmt("server=127.0.0.1:%d ", port));
+	expect_err(&r, tu_fmt("server=127.0.0.1:%d ", port));
 	tu_run_free(&r);
 }
 
@@ -1616,13 +1588,13 @@ Test(engine, every_host_down)
 	int dead = tu_free_port(), dead2 = tu_free_port();
 	struct tu_run r;
 
-	profile("p", NULL, "host=127.0.0.1", fmt("port=%d", dead), "tls=none",
-	    fmt("alt_hosts=127.0.0.1:%d", dead2), "from=gw@example.com",
+	profile("p", NULL, "host=127.0.0.1", tu_fmt("port=%d", dead), "tls=none",
+	    tu_fmt("alt_hosts=127.0.0.1:%d", dead2), "from=gw@example.com",
 	    "to=reader@example.net", "timeout=10", NULL);
 	r = eng("body\n", "send", "--profile", "p", NULL);
 	expect_exit(&r, EXIT_UNAVAIL);
-	expect_err(&r, fmt("%d", dead));
-	expect_err(&r, fmt("%d", dead2));
+	expect_err(&r, tu_fmt("%d", dead));
+	expect_err(&r, tu_fmt("%d", dead2));
 	tu_run_free(&r);
 }
 
@@ -1651,12 +1623,12 @@ Test(engine, ipv6_loopback_with_tls)
 	port = serve("smtpd.py", "--host", "::1", "--mode", "starttls",
 	    "--cert", cert("good.pem"), "--key", cert("good-key.pem"), NULL);
 	/* The certificate names ::1, so verification by IP address passes. */
-	profile("six", NULL, "host=::1", fmt("port=%d", port), "tls=explicit",
-	    fmt("ca_file=%s", cert("ca.pem")), "from=gw@example.com",
+	profile("six", NULL, "host=::1", tu_fmt("port=%d", port), "tls=explicit",
+	    tu_fmt("ca_file=%s", cert("ca.pem")), "from=gw@example.com",
 	    "to=reader@example.net", "timeout=10", NULL);
 	r = eng("body\n", "send", "--profile", "six", NULL);
 	expect_exit(&r, 0);
-	expect_err(&r, fmt("server=[::1]:%d", port));
+	expect_err(&r, tu_fmt("server=[::1]:%d", port));
 	tu_run_free(&r);
 	j = mail_json(1);
 	cr_assert(jtrue(j, "tls"));
@@ -1674,7 +1646,7 @@ Test(engine, recipients_150_in_two_transactions)
 	plain_profile();
 	for (int i = 0; i < 150; i++) {
 		args[n++] = "--to";
-		args[n++] = fmt("r%03d@example.net", i);
+		args[n++] = tu_fmt("r%03d@example.net", i);
 	}
 	args[n] = NULL;
 	run_engine(&r, "to many\n", NULL, args);
@@ -1703,7 +1675,7 @@ Test(engine, every_recipient_refused_is_temporary)
 	    NULL);
 	struct tu_run r;
 
-	profile("p", NULL, "host=127.0.0.1", fmt("port=%d", port), "tls=none",
+	profile("p", NULL, "host=127.0.0.1", tu_fmt("port=%d", port), "tls=none",
 	    "from=gw@example.com", "to=reader@example.net", "timeout=10",
 	    NULL);
 	r = eng("body\n", "send", "--profile", "p", NULL);
@@ -1719,7 +1691,7 @@ Test(engine, data_refused_permanently)
 	    "554 5.6.0 content rejected", NULL);
 	struct tu_run r;
 
-	profile("p", NULL, "host=127.0.0.1", fmt("port=%d", port), "tls=none",
+	profile("p", NULL, "host=127.0.0.1", tu_fmt("port=%d", port), "tls=none",
 	    "from=gw@example.com", "to=reader@example.net", "timeout=10",
 	    NULL);
 	r = eng("body\n", "send", "--profile", "p", NULL);
@@ -1764,7 +1736,7 @@ socket_writes(const char *trace)
 	}
 	free(text);
 	cr_assert(nfd > 0, "no connect() in the trace:\n%s",
-	    keep(tu_read_file(trace, NULL)));
+	    tu_keep(tu_read_file(trace, NULL)));
 	return count;
 }
 
@@ -1782,10 +1754,10 @@ buffered(const char *tls)
 	{
 		const char *asan = getenv("ASAN_OPTIONS");
 
-		setenv("ASAN_OPTIONS", fmt("%s%sdetect_leaks=0",
+		setenv("ASAN_OPTIONS", tu_fmt("%s%sdetect_leaks=0",
 		    asan ? asan : "", asan && *asan ? ":" : ""), 1);
 	}
-	msg = (char *)keep(xmalloc(lines * 72 + 256));
+	msg = (char *)tu_keep(xmalloc(lines * 72 + 256));
 	o = msg + sprintf(msg, "From: gw@example.com\r\n"
 	    "To: reader@example.net\r\nSubject: big\r\n\r\n");
 	for (size_t i = 0; i < lines; i++)
@@ -1797,13 +1769,13 @@ buffered(const char *tls)
 	if (strcmp(tls, "explicit") == 0) {
 		port = serve("smtpd.py", "--mode", "starttls", "--cert",
 		    cert("good.pem"), "--key", cert("good-key.pem"), NULL);
-		profile("big", NULL, "host=127.0.0.1", fmt("port=%d", port),
-		    "tls=explicit", fmt("ca_file=%s", cert("ca.pem")),
+		profile("big", NULL, "host=127.0.0.1", tu_fmt("port=%d", port),
+		    "tls=explicit", tu_fmt("ca_file=%s", cert("ca.pem")),
 		    "from=gw@example.com", "to=reader@example.net",
 		    "timeout=30", NULL);
 	} else {
 		port = serve("smtpd.py", NULL);
-		profile("big", NULL, "host=127.0.0.1", fmt("port=%d", port),
+		profile("big", NULL, "host=127.0.0.1", tu_fmt("port=%d", port),
 		    "tls=none", "from=gw@example.com",
 		    "to=reader@example.net", "timeout=30", NULL);
 	}
@@ -1951,7 +1923,7 @@ Test(engine, server_closes_during_data)
 {
 	const char *file = path_in_dir("big.eml");
 	size_t lines = 100000, n = 0;
-	char *msg = (char *)keep(xmalloc(lines * 80 + 64));
+	char *msg = (char *)tu_keep(xmalloc(lines * 80 + 64));
 	struct tu_run r;
 	int port = mini_server(MINI_CLOSE_AT_DATA);
 
@@ -1960,7 +1932,7 @@ Test(engine, server_closes_during_data)
 		n += (size_t)sprintf(msg + n, "%07zu %s\r\n", i, "abcdefghijkl"
 		    "mnopqrstuvwxyz0123456789abcdefghijklmnopqrstuvwxyz0123");
 	tu_write_file(file, msg, n);
-	profile("p", NULL, "host=127.0.0.1", fmt("port=%d", port), "tls=none",
+	profile("p", NULL, "host=127.0.0.1", tu_fmt("port=%d", port), "tls=none",
 	    "from=gw@example.com", "to=reader@example.net", "timeout=10",
 	    NULL);
 	r = eng(NULL, "send", "--profile", "p", "--message", file, NULL);
@@ -1978,7 +1950,7 @@ Test(engine, one_recipient_refused)
 	int port = mini_server(MINI_REFUSE_ONE);
 	struct tu_run r;
 
-	profile("p", NULL, "host=127.0.0.1", fmt("port=%d", port), "tls=none",
+	profile("p", NULL, "host=127.0.0.1", tu_fmt("port=%d", port), "tls=none",
 	    "from=gw@example.com", "timeout=10", NULL);
 	r = eng("body\n", "send", "--profile", "p", "--to", "one@example.net",
 	    "--to", "bad@example.net", "--to", "two@example.net", NULL);
@@ -2000,16 +1972,16 @@ static int
 probe_server(const char *certname, const char *password)
 {
 	return serve("smtpd.py", "--mode", "starttls", "--cert",
-	    cert(fmt("%s.pem", certname)), "--key",
-	    cert(fmt("%s-key.pem", certname)), "--auth", "--user", USER,
+	    cert(tu_fmt("%s.pem", certname)), "--key",
+	    cert(tu_fmt("%s-key.pem", certname)), "--auth", "--user", USER,
 	    "--password", password, NULL);
 }
 
 static void
 probe_profile(int port, const char *password)
 {
-	profile("pr", password, "host=localhost", fmt("port=%d", port),
-	    "tls=explicit", fmt("ca_file=%s", cert("ca.pem")), "auth=plain",
+	profile("pr", password, "host=localhost", tu_fmt("port=%d", port),
+	    "tls=explicit", tu_fmt("ca_file=%s", cert("ca.pem")), "auth=plain",
 	    "username=" USER, "timeout=10", NULL);
 }
 
@@ -2050,7 +2022,7 @@ probe_line(const char *out, const char *label)
 				v++;
 			/* "capabilities" is not "capabilities (clear)". */
 			if (v - p >= 22)
-				return fmt("%.*s", (int)strcspn(v, "\n"), v);
+				return tu_fmt("%.*s", (int)strcspn(v, "\n"), v);
 		}
 		p = strchr(p, '\n');
 		if (p != NULL)
@@ -2071,7 +2043,7 @@ Test(engine, probe_text)
 	expect_exit(&r, 0);
 	expect_no_secret(&r, password);
 	v = probe_line(r.out, "server");
-	cr_assert(strstr(v, fmt(":%d", port)), "server %s", v);
+	cr_assert(strstr(v, tu_fmt(":%d", port)), "server %s", v);
 	v = probe_line(r.out, "greeting");
 	cr_assert(strstr(v, "220") || strstr(v, "localhost"), "greeting %s", v);
 	v = probe_line(r.out, "tls");
@@ -2122,7 +2094,7 @@ Test(engine, probe_json)
 	j = yajl_tree_parse(r.out, err, sizeof err);
 	cr_assert_not_null(j, "probe --json: %s\n%s", err, r.out);
 	assert_jstr(j, "profile", "pr");
-	cr_assert(strstr(jstr(j, "server"), fmt(":%d", port)));
+	cr_assert(strstr(jstr(j, "server"), tu_fmt(":%d", port)));
 	cr_assert_not_null(jstr(j, "greeting"));
 	tls = jget(j, "tls");
 	cr_assert(tls != NULL && YAJL_IS_OBJECT(tls), "tls: %s", r.out);
@@ -2228,7 +2200,7 @@ Test(engine, message_line_too_long)
 static void
 dead_profile(const char *k1, const char *k2)
 {
-	profile("p", NULL, "host=127.0.0.1", fmt("port=%d", tu_free_port()),
+	profile("p", NULL, "host=127.0.0.1", tu_fmt("port=%d", tu_free_port()),
 	    "tls=none", k1 ? k1 : "timeout=5", k2 ? k2 : "retries=0", NULL);
 }
 
@@ -2252,7 +2224,7 @@ Test(engine, inactive_profile)
 	int port = serve("smtpd.py", NULL);
 	struct tu_run r;
 
-	profile("p", NULL, "host=127.0.0.1", fmt("port=%d", port), "tls=none",
+	profile("p", NULL, "host=127.0.0.1", tu_fmt("port=%d", port), "tls=none",
 	    "from=gw@example.com", "to=reader@example.net", "active=false",
 	    NULL);
 	r = eng("body\n", "send", "--profile", "p", NULL);
@@ -2267,7 +2239,7 @@ Test(engine, smtp_disabled)
 	int port = serve("smtpd.py", NULL);
 	struct tu_run r;
 
-	profile("p", NULL, "host=127.0.0.1", fmt("port=%d", port), "tls=none",
+	profile("p", NULL, "host=127.0.0.1", tu_fmt("port=%d", port), "tls=none",
 	    "from=gw@example.com", "to=reader@example.net", NULL);
 	admin("settings", "enabled=false", NULL);
 	r = eng("body\n", "send", "--profile", "p", NULL);

@@ -77,8 +77,6 @@ static struct server	 servers[MAX_SERVERS];
 static size_t		 nservers;
 static struct daemon	 daemons[MAX_DAEMONS];
 static size_t		 ndaemons;
-static char		**kept;
-static size_t		 nkept, capkept;
 static yajl_val		 jsons[MAX_JSON];
 static size_t		 njsons;
 
@@ -110,11 +108,7 @@ teardown(void)
 	for (size_t i = 0; i < njsons; i++)
 		yajl_tree_free(jsons[i]);
 	njsons = 0;
-	for (size_t i = 0; i < nkept; i++)
-		free(kept[i]);
-	free(kept);
-	kept = NULL;
-	nkept = capkept = 0;
+	tu_kept_free();
 	tu_rmtree(dir);
 	free(dir);
 	free(db);
@@ -122,32 +116,6 @@ teardown(void)
 
 TestSuite(queue_run, .init = setup, .fini = teardown);
 
-/* Keeps s until the end of the test; returns it. */
-static const char *
-keep(char *s)
-{
-	if (nkept == capkept) {
-		capkept = capkept ? capkept * 2 : 256;
-		kept = xreallocarray(kept, capkept, sizeof *kept);
-	}
-	kept[nkept++] = s;
-	return s;
-}
-
-static const char *
-fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
-
-static const char *
-fmt(const char *f, ...)
-{
-	va_list ap;
-	char *s;
-
-	va_start(ap, f);
-	s = xvasprintf(f, ap);
-	va_end(ap);
-	return keep(s);
-}
 
 
 static void
@@ -217,7 +185,7 @@ server_log(const struct server *s)
 {
 	char *text = tu_read_file(s->log, NULL);
 
-	return keep(text != NULL ? text : xstrdup(""));
+	return tu_keep(text != NULL ? text : xstrdup(""));
 }
 
 /* How many logged command lines start with verb (a whole word). */
@@ -264,7 +232,7 @@ mail_file(const struct server *s, size_t k, const char *ext)
 	char *text = tu_read_file(path, NULL);
 
 	free(path);
-	return text != NULL ? keep(text) : NULL;
+	return text != NULL ? tu_keep(text) : NULL;
 }
 
 /* Strips one pair of angle brackets: Message-IDs compared either way. */
@@ -274,7 +242,7 @@ bare_id(const char *id)
 	size_t len = strlen(id);
 
 	if (len >= 2 && id[0] == '<' && id[len - 1] == '>')
-		return fmt("%.*s", (int)(len - 2), id + 1);
+		return tu_fmt("%.*s", (int)(len - 2), id + 1);
 	return id;
 }
 
@@ -293,7 +261,7 @@ mail_id(const struct server *s, size_t k)
 
 			while (*v == ' ' || *v == '\t')
 				v++;
-			return bare_id(fmt("%.*s", (int)(len - (size_t)(v - l)),
+			return bare_id(tu_fmt("%.*s", (int)(len - (size_t)(v - l)),
 			    v));
 		}
 		l += len;
@@ -344,7 +312,7 @@ all_ids(struct server *const *s, size_t n, size_t *count)
 		ids = xcalloc(1, sizeof *ids);
 	qsort(ids, total, sizeof *ids, cmp_str);
 	*count = total;
-	keep((char *)ids);
+	tu_keep((char *)ids);
 	return ids;
 }
 
@@ -434,7 +402,7 @@ profile_for(const char *name, const struct server *s, ...)
 	size_t n = 4;
 	va_list ap;
 
-	admin("set", name, "host=127.0.0.1", fmt("port=%d", s->port),
+	admin("set", name, "host=127.0.0.1", tu_fmt("port=%d", s->port),
 	    "tls=none", "from=" FROM, "to=" TO, "timeout=10",
 	    "max_connections=1", "retries=5", "retry_delay=1", "retry_max=1",
 	    NULL);
@@ -461,25 +429,34 @@ gwengine(void)
 	return prog;
 }
 
-/* gwengine --db DB ARGS... with stdin from in (NULL: empty). */
+/* gwengine --db DB FIRST ARGS... with stdin from in (NULL: empty). */
 static struct tu_run
-eng(const char *in, ...)
+veng(const char *in, const char *first, va_list ap)
 {
-	const char *argv[MAX_ARGS] = { gwengine(), "--db", db };
+	const char *argv[MAX_ARGS] = { gwengine(), "--db", db, first };
 	struct tu_run r;
-	size_t n = 3;
-	va_list ap;
+	size_t n = 4;
 
-	va_start(ap, in);
 	while ((argv[n] = va_arg(ap, const char *)) != NULL)
 		cr_assert(++n < MAX_ARGS);
-	va_end(ap);
 	/*
 	 * tu_run_cmd() ignores SIGPIPE here, and an ignored signal stays
 	 * ignored across exec: give gwengine the default a shell gives it.
 	 */
 	signal(SIGPIPE, SIG_DFL);
 	tu_run_cmd(&r, in, argv);
+	return r;
+}
+
+static struct tu_run
+eng(const char *in, const char *first, ...)
+{
+	struct tu_run r;
+	va_list ap;
+
+	va_start(ap, first);
+	r = veng(in, first, ap);
+	va_end(ap);
 	return r;
 }
 
@@ -506,18 +483,13 @@ submit_id(const struct tu_run *r)
 static long long
 submit(const char *in, ...)
 {
-	const char *argv[MAX_ARGS] = { gwengine(), "--db", db, "submit" };
 	struct tu_run r;
 	long long id;
-	size_t n = 4;
 	va_list ap;
 
 	va_start(ap, in);
-	while ((argv[n] = va_arg(ap, const char *)) != NULL)
-		cr_assert(++n < MAX_ARGS);
+	r = veng(in, "submit", ap);
 	va_end(ap);
-	signal(SIGPIPE, SIG_DFL);
-	tu_run_cmd(&r, in, argv);
 	id = submit_id(&r);
 	tu_run_free(&r);
 	return id;
@@ -527,7 +499,7 @@ submit(const char *in, ...)
 static const char *
 message_text(const char *tag, size_t i)
 {
-	return fmt("Date: Mon, 02 Jun 2025 10:00:00 +0000\r\n"
+	return tu_fmt("Date: Mon, 02 Jun 2025 10:00:00 +0000\r\n"
 	    "Message-ID: <%s-%zu@gwsmtp.test>\r\n"
 	    "From: <" FROM ">\r\n"
 	    "To: <" TO ">\r\n"
@@ -539,7 +511,7 @@ message_text(const char *tag, size_t i)
 static const char *
 message_id_of(const char *tag, size_t i)
 {
-	return fmt("%s-%zu@gwsmtp.test", tag, i);
+	return tu_fmt("%s-%zu@gwsmtp.test", tag, i);
 }
 
 /*
@@ -563,9 +535,9 @@ submit_many(const char *tag, size_t first, size_t n, long long *ids)
 		struct tu_run r;
 
 		for (; next < n && next < done + SUBMIT_PARALLEL; next++) {
-			const char *out = fmt("%s/%zu.out", sub, next);
-			const char *err = fmt("%s/%zu.err", sub, next);
-			const char *subject = fmt("bulk %zu", first + next);
+			const char *out = tu_fmt("%s/%zu.out", sub, next);
+			const char *err = tu_fmt("%s/%zu.err", sub, next);
+			const char *subject = tu_fmt("bulk %zu", first + next);
 			const char *msg = NULL;
 
 			/* Everything allocated before the fork. */
@@ -573,7 +545,7 @@ submit_many(const char *tag, size_t first, size_t n, long long *ids)
 				const char *text = message_text(tag,
 				    first + next);
 
-				msg = fmt("%s/%s-%zu.eml", sub, tag,
+				msg = tu_fmt("%s/%s-%zu.eml", sub, tag,
 				    first + next);
 				tu_write_file(msg, text, strlen(text));
 			}
@@ -607,8 +579,8 @@ submit_many(const char *tag, size_t first, size_t n, long long *ids)
 			;
 		r.status = WIFEXITED(status) ? WEXITSTATUS(status) :
 		    128 + WTERMSIG(status);
-		r.out = tu_read_file(fmt("%s/%zu.out", sub, done), NULL);
-		r.err = tu_read_file(fmt("%s/%zu.err", sub, done), NULL);
+		r.out = tu_read_file(tu_fmt("%s/%zu.out", sub, done), NULL);
+		r.err = tu_read_file(tu_fmt("%s/%zu.err", sub, done), NULL);
 		cr_assert(r.out != NULL && r.err != NULL);
 		ids[done] = submit_id(&r);
 		tu_run_free(&r);
@@ -665,7 +637,7 @@ run_once(const char **err)
 	expect_exit(&r, 0, "run --once");
 	s = summary_of(r.err);
 	if (err != NULL)
-		*err = keep(r.err);
+		*err = tu_keep(r.err);
 	else
 		free(r.err);
 	free(r.out);
@@ -676,11 +648,11 @@ run_once(const char **err)
 static const char *
 log_line(const char *err, long long id)
 {
-	const char *want = fmt("gwengine: queue=%lld ", id), *p = err;
+	const char *want = tu_fmt("gwengine: queue=%lld ", id), *p = err;
 
 	while ((p = strstr(p, want)) != NULL) {
 		if (p == err || p[-1] == '\n')
-			return fmt("%.*s", (int)strcspn(p, "\n"), p);
+			return tu_fmt("%.*s", (int)strcspn(p, "\n"), p);
 		p++;
 	}
 	return NULL;
@@ -696,7 +668,7 @@ expect_logged(const char *line, const char *status, const char *reply)
 	const char *r;
 
 	cr_assert_not_null(line, "no log line");
-	r = strstr(line, fmt(" status=%s reply=\"", status));
+	r = strstr(line, tu_fmt(" status=%s reply=\"", status));
 	cr_assert_not_null(r, "not status=%s: %s", status, line);
 	cr_assert_not_null(strstr(r, reply), "the reply is not '%s': %s",
 	    reply, line);
@@ -743,7 +715,7 @@ daemon_err(const struct daemon *d)
 {
 	char *text = tu_read_file(d->errpath, NULL);
 
-	return keep(text != NULL ? text : xstrdup(""));
+	return tu_keep(text != NULL ? text : xstrdup(""));
 }
 
 /* Fails the test if the daemon has exited (reaping it). */
@@ -965,7 +937,7 @@ queue_json(const char **text)
 	cr_assert(njsons < MAX_JSON);
 	jsons[njsons++] = q;
 	if (text != NULL)
-		*text = keep(r.out);
+		*text = tu_keep(r.out);
 	else
 		free(r.out);
 	free(r.err);
@@ -1072,7 +1044,7 @@ daemons_err(void)
 	const char *all = "";
 
 	for (size_t i = 0; i < ndaemons; i++)
-		all = fmt("%s--- gwengine run #%zu:\n%s", all, i,
+		all = tu_fmt("%s--- gwengine run #%zu:\n%s", all, i,
 		    daemon_err(&daemons[i]));
 	return all;
 }
@@ -1196,7 +1168,7 @@ Test(queue_run, five_hundred_in_one_session)
 {
 	enum { N = 500 };
 	struct server *s = serve("mail", "--pipelining", NULL);
-	long long *ids = (long long *)keep(xcalloc(N, sizeof *ids));
+	long long *ids = (long long *)tu_keep(xcalloc(N, sizeof *ids));
 	long long t0, t_submit, t_run;
 	const char *err, **got;
 	struct summary sum;
@@ -1254,7 +1226,7 @@ Test(queue_run, max_connections_sessions_share_the_queue)
 {
 	enum { N = 60 };
 	struct server *s = serve("mail", "--pipelining", NULL);
-	long long *ids = (long long *)keep(xcalloc(N, sizeof *ids));
+	long long *ids = (long long *)tu_keep(xcalloc(N, sizeof *ids));
 	const char *err, **got;
 	struct summary sum;
 	size_t ngot;
@@ -1376,7 +1348,7 @@ Test(queue_run, size_is_the_message_size)
 	    (long long)sizeof text - 1, "queue --json: size %lld, the message "
 	    "has %zu octets", jint(entry(queue_json(NULL), id), "size"),
 	    sizeof text - 1);
-	cr_assert_not_null(strstr(log_line(err, id), fmt(" size=%zu ",
+	cr_assert_not_null(strstr(log_line(err, id), tu_fmt(" size=%zu ",
 	    sizeof text - 1)), "the message has %zu octets: %s", sizeof text - 1,
 	    log_line(err, id));
 }
@@ -1419,9 +1391,9 @@ Test(queue_run, deferred_then_sent)
 	cr_assert_not_null(strstr(line, " server="), "%s", line);
 	cr_assert_not_null(strstr(line, " tls=none "), "%s", line);
 	cr_assert_not_null(strstr(line, " auth=none "), "%s", line);
-	cr_assert_not_null(strstr(line, fmt(" size=%lld ", jint(e, "size"))),
+	cr_assert_not_null(strstr(line, tu_fmt(" size=%lld ", jint(e, "size"))),
 	    "%s", line);
-	cr_assert_not_null(strstr(line, fmt(" id=<%s> ",
+	cr_assert_not_null(strstr(line, tu_fmt(" id=<%s> ",
 	    bare_id(jstr(e, "message_id")))), "%s", line);
 	expect_logged(line, "deferred", "451 4.3.0 try later");
 
@@ -1475,7 +1447,7 @@ Test(queue_run, daemon_retries_on_its_own)
 	err = daemon_err(d);
 	sum = summary_of(err);
 	expect_summary(&sum, 1, 1, 0, 0, err);
-	cr_assert_eq(count_of(err, fmt("gwengine: queue=%lld ", id)), 2,
+	cr_assert_eq(count_of(err, tu_fmt("gwengine: queue=%lld ", id)), 2,
 	    "two attempts, two log lines:\n%s", err);
 	expect_logged(log_line(err, id), "deferred", "451 4.3.0 try later");
 	expect_logged(log_line(strstr(err, "status=deferred"), id), "sent",
@@ -1662,7 +1634,7 @@ Test(queue_run, server_dies_mid_session)
 	}
 
 	/* The server is back on the same port. */
-	s2 = serve("second", "--port", fmt("%d", s->port), NULL);
+	s2 = serve("second", "--port", tu_fmt("%d", s->port), NULL);
 	cr_assert_eq(s2->port, s->port);
 	sleep_until(due);
 	sum = run_once(&err);
@@ -1696,7 +1668,7 @@ Test(queue_run, live_config_change)
 	    "-", NULL);
 	wait_state(id1, "sent", SETTLE_MS);
 	cr_assert_eq(received(s1), 1);
-	admin("set", "p", fmt("port=%d", s2->port), NULL);
+	admin("set", "p", tu_fmt("port=%d", s2->port), NULL);
 	id2 = submit(message_text("live", 2), "--profile", "p", "--message",
 	    "-", NULL);
 	wait_state(id2, "sent", SETTLE_MS);
@@ -1731,7 +1703,7 @@ Test(queue_run, live_config_change_mid_session)
 	submit_many("mid", 0, N, ids);
 	d = daemon_start();
 	wait_received(s1, 2, SETTLE_MS);
-	admin("set", "p", fmt("port=%d", s2->port), NULL);
+	admin("set", "p", tu_fmt("port=%d", s2->port), NULL);
 	at_set = received(s1);
 	cr_assert(at_set < N - 2, "the queue went before the change");
 	wait_received(s2, N - at_set - 1, SETTLE_MS);
@@ -1935,7 +1907,7 @@ Test(queue_run, kill_9_loses_nothing)
 {
 	enum { ROUNDS = 20, BATCH = 40, N = ROUNDS * BATCH, GROUP = 64 };
 	struct server *s = serve("mail", "--pipelining", NULL);
-	long long *ids = (long long *)keep(xcalloc(N, sizeof *ids));
+	long long *ids = (long long *)tu_keep(xcalloc(N, sizeof *ids));
 	unsigned long long rng = test_seed();
 	size_t ngot, dups = 0, dup_msgs = 0;
 	const char *err, **got;
@@ -2000,7 +1972,7 @@ Test(queue_run, sigterm_mid_queue)
 	enum { N = 200 };
 	/* 20 ms per message: the queue takes 4 s, so SIGTERM lands in it. */
 	struct server *s = serve("mail", "--data-delay", "0.02", NULL);
-	long long *ids = (long long *)keep(xcalloc(N, sizeof *ids));
+	long long *ids = (long long *)tu_keep(xcalloc(N, sizeof *ids));
 	size_t at_term, sent, ngot;
 	const char *err, **got;
 	struct daemon *d;
@@ -2091,13 +2063,13 @@ Test(queue_run, queue_shows_no_body_or_password)
 	profile_for("p", s, NULL);
 	admin_password(password, "set", "p", "auth=plain", "username=gw-user",
 	    "allow_plain_auth_without_tls=true", NULL);
-	id = submit(fmt("%s\n", marker), "--profile", "p", "--subject",
+	id = submit(tu_fmt("%s\n", marker), "--profile", "p", "--subject",
 	    "secret test", NULL);
 	queue_json(&text);
 	expect_no_leak(text, password, "gw-user", marker, "queue --json");
 	r = eng(NULL, "queue", NULL);
 	expect_exit(&r, 0, "queue");
-	cr_assert_not_null(strstr(r.out, fmt("%lld", id)), "the table does not "
+	cr_assert_not_null(strstr(r.out, tu_fmt("%lld", id)), "the table does not "
 	    "show entry %lld:\n%s", id, r.out);
 	expect_no_leak(r.out, password, "gw-user", marker, "queue");
 	expect_no_leak(r.err, password, "gw-user", marker, "queue's stderr");

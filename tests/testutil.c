@@ -205,6 +205,42 @@ tu_admin_ok(const char *db, const char *in, const char *first, ...)
 	va_end(ap);
 }
 
+static char	**kept;
+static size_t	  nkept, capkept;
+
+const char *
+tu_keep(char *s)
+{
+	if (nkept == capkept) {
+		capkept = capkept ? capkept * 2 : 256;
+		kept = xreallocarray(kept, capkept, sizeof *kept);
+	}
+	kept[nkept++] = s;
+	return s;
+}
+
+const char *
+tu_fmt(const char *f, ...)
+{
+	va_list ap;
+	char *s;
+
+	va_start(ap, f);
+	s = xvasprintf(f, ap);
+	va_end(ap);
+	return tu_keep(s);
+}
+
+void
+tu_kept_free(void)
+{
+	for (size_t i = 0; i < nkept; i++)
+		free(kept[i]);
+	free(kept);
+	kept = NULL;
+	nkept = capkept = 0;
+}
+
 long long
 tu_now_ms(void)
 {

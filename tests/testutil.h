@@ -44,6 +44,14 @@ void	 tu_admin_okv(const char *db, const char *in, const char *first,
  */
 void	 tu_run_cmd(struct tu_run *r, const char *in, const char *const *argv);
 void	 tu_run_free(struct tu_run *r);
+/*
+ * Strings a test hands around without freeing each: tu_keep() keeps s
+ * (returned) until tu_kept_free(), which a suite's teardown calls;
+ * tu_fmt() is xasprintf() kept so.
+ */
+const char *tu_keep(char *s);
+const char *tu_fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
+void	 tu_kept_free(void);
 /* CLOCK_MONOTONIC in milliseconds. */
 long long tu_now_ms(void);
 /* Appends what one read(2) of fd gives to *buf; false at end of file. */
