@@ -97,22 +97,6 @@ path_in_dir(const char *name)
 	return tu_fmt("%s/%s", dir, name);
 }
 
-/* A tool a test needs: skip without it, fail under CI=true. */
-static void
-need_tool(const char *name)
-{
-	const char *ci = getenv("CI");
-	char *cmd = xasprintf("command -v %s >/dev/null 2>&1", name);
-	int found = system(cmd) == 0;
-
-	free(cmd);
-	if (found)
-		return;
-	if (ci != NULL && strcmp(ci, "true") == 0)
-		cr_assert_fail("%s is not installed (CI=true: not skipping)",
-		    name);
-	cr_skip_test("%s is not installed", name);
-}
 
 /* servers */
 
@@ -172,19 +156,7 @@ server_log(void)
 static int
 log_count(const char *verb)
 {
-	const char *line = server_log();
-	size_t vl = strlen(verb);
-	int n = 0;
-
-	while (*line != '\0') {
-		if (strncasecmp(line, verb, vl) == 0 &&
-		    (line[vl] == ' ' || line[vl] == '\n' || line[vl] == '\0'))
-			n++;
-		line += strcspn(line, "\n");
-		if (*line == '\n')
-			line++;
-	}
-	return n;
+	return tu_count_verb(server_log(), verb);
 }
 
 /* Asserts every logged line starts with one of the verbs (NULL-ended). */
@@ -1102,7 +1074,7 @@ certtool_pin(const char *name)
 	char *cmd, line[256];
 	FILE *f;
 
-	need_tool("certtool");
+	tu_need_tool("certtool");
 	cmd = xasprintf("certtool --fingerprint --hash sha256 --infile '%s'",
 	    cert(tu_fmt("%s.pem", name)));
 	f = popen(cmd, "r");
@@ -1749,7 +1721,7 @@ buffered(const char *tls)
 	struct tu_run r;
 	int port, writes;
 
-	need_tool("strace");
+	tu_need_tool("strace");
 	/* LeakSanitizer cannot run under ptrace: no leak check here. */
 	{
 		const char *asan = getenv("ASAN_OPTIONS");

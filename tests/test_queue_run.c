@@ -192,19 +192,7 @@ server_log(const struct server *s)
 static int
 log_count(const struct server *s, const char *verb)
 {
-	const char *line = server_log(s);
-	size_t vl = strlen(verb);
-	int n = 0;
-
-	while (*line != '\0') {
-		if (strncasecmp(line, verb, vl) == 0 &&
-		    (line[vl] == ' ' || line[vl] == '\n' || line[vl] == '\0'))
-			n++;
-		line += strcspn(line, "\n");
-		if (*line == '\n')
-			line++;
-	}
-	return n;
+	return tu_count_verb(server_log(s), verb);
 }
 
 /* How many messages the server stored (NNNN.eml, numbered from 1). */

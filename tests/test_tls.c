@@ -64,22 +64,6 @@ teardown(void)
 
 TestSuite(tls, .fini = teardown);
 
-/* A tool the test needs: skip without it, but fail under CI=true. */
-static void
-need_tool(const char *name)
-{
-	const char *ci = getenv("CI");
-	char *cmd = xasprintf("command -v %s >/dev/null 2>&1", name);
-	int found = system(cmd) == 0;
-
-	free(cmd);
-	if (found)
-		return;
-	if (ci != NULL && strcmp(ci, "true") == 0)
-		cr_assert_fail("%s is not installed (CI=true: not skipping)",
-		    name);
-	cr_skip_test("%s is not installed", name);
-}
 
 /* "sha256:<hex>" of NAME.pem, as certtool computes it. */
 static char *
@@ -195,7 +179,7 @@ serv_start(const char *name, const char *priority, ...)
 	int attempt, argc;
 	va_list ap;
 
-	need_tool("gnutls-serv");
+	tu_need_tool("gnutls-serv");
 	file = xasprintf("%s.pem", name);
 	cert = tu_cert(file);
 	free(file);
@@ -289,7 +273,7 @@ py_start(const char *mode)
 	const char *argv[8], *line;
 	char *cert, *key;
 
-	need_tool(TU_PYTHON);
+	tu_need_tool(TU_PYTHON);
 	cert = tu_cert("good.pem");
 	key = tu_cert("good-key.pem");
 	argv[0] = TU_PYTHON;

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -239,6 +240,40 @@ tu_kept_free(void)
 	free(kept);
 	kept = NULL;
 	nkept = capkept = 0;
+}
+
+void
+tu_need_tool(const char *name)
+{
+	const char *ci = getenv("CI");
+	char *cmd = xasprintf("command -v %s >/dev/null 2>&1", name);
+	int found = system(cmd) == 0;
+
+	free(cmd);
+	if (found)
+		return;
+	if (ci != NULL && strcmp(ci, "true") == 0)
+		cr_assert_fail("%s is not installed (CI=true: not skipping)",
+		    name);
+	cr_skip_test("%s is not installed", name);
+}
+
+int
+tu_count_verb(const char *log, const char *verb)
+{
+	const char *line = log;
+	size_t vl = strlen(verb);
+	int n = 0;
+
+	while (*line != '\0') {
+		if (strncasecmp(line, verb, vl) == 0 &&
+		    (line[vl] == ' ' || line[vl] == '\n' || line[vl] == '\0'))
+			n++;
+		line += strcspn(line, "\n");
+		if (*line == '\n')
+			line++;
+	}
+	return n;
 }
 
 long long

@@ -52,6 +52,14 @@ void	 tu_run_free(struct tu_run *r);
 const char *tu_keep(char *s);
 const char *tu_fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
 void	 tu_kept_free(void);
+/* A program a test needs on PATH: skips the test without it, fails it
+ * instead under CI=true. */
+void	 tu_need_tool(const char *name);
+/*
+ * How many lines of log (a server's command log, one command a line)
+ * start with verb as a whole word, in any case.
+ */
+int	 tu_count_verb(const char *log, const char *verb);
 /* CLOCK_MONOTONIC in milliseconds. */
 long long tu_now_ms(void);
 /* Appends what one read(2) of fd gives to *buf; false at end of file. */
