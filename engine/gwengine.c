@@ -110,8 +110,8 @@ gwengine_exit_code(enum smtp_status st)
 	return EX_CONFIG;
 }
 
-static int
-store_exit(int status, char *cause)
+int
+gwengine_store_exit(int status, char *cause)
 {
 	log_error("%s", cause ? cause : "database error");
 	free(cause);
@@ -136,10 +136,10 @@ open_store(const char *db, struct store **out)
 	int rc;
 
 	if (db == NULL && (db = def = store_default_path(&cause)) == NULL)
-		return store_exit(STORE_ERROR, cause);
+		return gwengine_store_exit(STORE_ERROR, cause);
 	rc = store_open(db, "gwengine", out, &cause);
 	free(def);
-	return rc == STORE_OK ? 0 : store_exit(rc, cause);
+	return rc == STORE_OK ? 0 : gwengine_store_exit(rc, cause);
 }
 
 /*
@@ -155,7 +155,7 @@ load_config(struct store *s, const char *name, struct profile **out,
 	int rc;
 
 	if ((rc = store_settings_get(s, set, &cause)) != STORE_OK) {
-		rc = store_exit(rc, cause);
+		rc = gwengine_store_exit(rc, cause);
 		goto out;
 	}
 	if (name == NULL)
@@ -176,7 +176,7 @@ load_config(struct store *s, const char *name, struct profile **out,
 		goto out;
 	}
 	if (rc != STORE_OK) {
-		rc = store_exit(rc, cause);
+		rc = gwengine_store_exit(rc, cause);
 		goto out;
 	}
 	/* The store holds what gwadmin validated; check again all the same. */
@@ -565,7 +565,7 @@ cmd_submit(const char *db, int argc, char **argv)
 	rc = store_queue_add(m.store, &q, &cause);
 	free(q.rcpt);	/* the strings belong to m */
 	if (rc != STORE_OK) {
-		rc = store_exit(rc, cause);
+		rc = gwengine_store_exit(rc, cause);
 		goto out;
 	}
 	printf("%lld\n", q.id);
@@ -713,7 +713,7 @@ cmd_queue(const char *db, int argc, char **argv)
 	rc = store_queue_list(s, &v, &n, &cause);
 	store_close(s);
 	if (rc != STORE_OK)
-		return store_exit(rc, cause);
+		return gwengine_store_exit(rc, cause);
 	if (json)
 		queue_json(v, n);
 	else
@@ -738,7 +738,7 @@ cmd_run(const char *db, int argc, char **argv)
 			return usage("run: unexpected '%s'", argv[i]);
 	}
 	if (db == NULL && (db = def = store_default_path(&cause)) == NULL)
-		return store_exit(STORE_ERROR, cause);
+		return gwengine_store_exit(STORE_ERROR, cause);
 	ro.db = db;
 	rc = runner_main(&ro);
 	free(def);

@@ -260,28 +260,37 @@ out:
 	free(cause);
 }
 
-/* PRAGMA data_version first: the generation is read only after a commit. */
-static void
-config_check(struct wctx *c)
+/*
+ * Whether the configuration moved since c->gen was read.  PRAGMA
+ * data_version first: the generation is read only after someone's commit.
+ * A generation that cannot be read counts as moved.
+ */
+static bool
+config_moved(struct wctx *c)
 {
-	bool changed = false;
+	bool changed = false, moved;
 	long long gen;
 	char *cause = NULL;
 
-	if (c->stale) {
-		c->stale = false;
-		config_load(c);
-		return;
-	}
 	if (store_changed(c->store, &changed, &cause) != STORE_OK ||
 	    !changed) {
 		free(cause);
-		return;
+		return false;
 	}
-	if (store_config_generation(c->store, &gen, &cause) != STORE_OK ||
-	    gen != c->gen)
-		config_load(c);
+	moved = store_config_generation(c->store, &gen, &cause) != STORE_OK ||
+	    gen != c->gen;
 	free(cause);
+	return moved;
+}
+
+/* Reloads the configuration if it moved (or stream_next() saw it move). */
+static void
+config_check(struct wctx *c)
+{
+	if (c->stale || config_moved(c)) {
+		c->stale = false;
+		config_load(c);
+	}
 }
 
 /* Worker: outcomes. */
@@ -479,23 +488,16 @@ stream_next(void *arg, size_t i, struct smtp_message *msg)
 	struct stream_ctx *sc = arg;
 	struct wctx *c = sc->c;
 	struct store_qmsg *m;
-	bool changed = false;
-	long long gen;
-	char *cause = NULL;
 	size_t k = 0;
 
 	if (sc->first + i >= sc->n || atomic_load(&c->w->r->stop))
 		return false;
 	if (c->npending > 0 && ms_since(&c->first_pending) >= GROUP_MS)
 		flush_pending(c);
-	if (i > 0 && store_changed(c->store, &changed, &cause) == STORE_OK &&
-	    changed && (store_config_generation(c->store, &gen, &cause) !=
-	    STORE_OK || gen != c->gen)) {
+	if (i > 0 && config_moved(c)) {
 		c->stale = true;	/* config_check() reloads it */
-		free(cause);
 		return false;
 	}
-	free(cause);
 	m = &sc->v[sc->first + i];
 	free(sc->addr);
 	sc->addr = xcalloc(m->nrcpt + 1, sizeof *sc->addr);
@@ -857,10 +859,7 @@ runner_main(const struct runner_opts *o)
 		goto out;
 	}
 	if ((rc = store_open(o->db, "gwengine", &s, &cause)) != STORE_OK) {
-		log_error("%s", cause);
-		free(cause);
-		rc = rc == STORE_PERM ? EX_NOPERM : rc == STORE_BADFILE ?
-		    EX_CONFIG : rc == STORE_BUSY ? EX_TEMPFAIL : EX_IOERR;
+		rc = gwengine_store_exit(rc, cause);
 		goto out;
 	}
 	now = last_renew = last_purge = time(NULL);
