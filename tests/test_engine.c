@@ -208,33 +208,17 @@ mail_json(int k)
 	return v;
 }
 
-static yajl_val
-jget(yajl_val v, const char *key)
-{
-	const char *path[] = { key, NULL };
-
-	return yajl_tree_get(v, path, yajl_t_any);
-}
-
-/* The string at key, or NULL if it is null or absent. */
-static const char *
-jstr(yajl_val v, const char *key)
-{
-	yajl_val x = jget(v, key);
-
-	return x != NULL && YAJL_IS_STRING(x) ? YAJL_GET_STRING(x) : NULL;
-}
 
 static bool
 jtrue(yajl_val v, const char *key)
 {
-	return YAJL_IS_TRUE(jget(v, key));
+	return YAJL_IS_TRUE(tu_jget(v, key));
 }
 
 static size_t
 jlen(yajl_val v, const char *key)
 {
-	yajl_val x = jget(v, key);
+	yajl_val x = tu_jget(v, key);
 
 	cr_assert(x != NULL && YAJL_IS_ARRAY(x), "%s is not an array", key);
 	return YAJL_GET_ARRAY(x)->len;
@@ -243,18 +227,18 @@ jlen(yajl_val v, const char *key)
 static const char *
 jitem(yajl_val v, const char *key, size_t i)
 {
-	yajl_val x = jget(v, key);
+	yajl_val x = tu_jget(v, key);
 
 	cr_assert(x != NULL && YAJL_IS_ARRAY(x) && i < YAJL_GET_ARRAY(x)->len);
 	x = YAJL_GET_ARRAY(x)->values[i];
 	return YAJL_IS_STRING(x) ? YAJL_GET_STRING(x) : NULL;
 }
 
-/* Whether jstr(v, key) equals want (NULL: JSON null). */
+/* Whether tu_jstr(v, key) equals want (NULL: JSON null). */
 static void
 assert_jstr(yajl_val v, const char *key, const char *want)
 {
-	const char *got = jstr(v, key);
+	const char *got = tu_jstr(v, key);
 
 	if (want == NULL)
 		cr_assert_null(got, "%s: '%s', expected null", key, got);
@@ -2066,23 +2050,23 @@ Test(engine, probe_json)
 	j = yajl_tree_parse(r.out, err, sizeof err);
 	cr_assert_not_null(j, "probe --json: %s\n%s", err, r.out);
 	assert_jstr(j, "profile", "pr");
-	cr_assert(strstr(jstr(j, "server"), tu_fmt(":%d", port)));
-	cr_assert_not_null(jstr(j, "greeting"));
-	tls = jget(j, "tls");
+	cr_assert(strstr(tu_jstr(j, "server"), tu_fmt(":%d", port)));
+	cr_assert_not_null(tu_jstr(j, "greeting"));
+	tls = tu_jget(j, "tls");
 	cr_assert(tls != NULL && YAJL_IS_OBJECT(tls), "tls: %s", r.out);
-	cr_assert(strncmp(jstr(tls, "version"), "TLS1.", 5) == 0);
-	cr_assert_not_null(jstr(tls, "cipher"));
-	cr_assert(strstr(jstr(tls, "subject"), "good test server"));
-	cr_assert(strstr(jstr(tls, "issuer"), "gwsmtp test CA"));
+	cr_assert(strncmp(tu_jstr(tls, "version"), "TLS1.", 5) == 0);
+	cr_assert_not_null(tu_jstr(tls, "cipher"));
+	cr_assert(strstr(tu_jstr(tls, "subject"), "good test server"));
+	cr_assert(strstr(tu_jstr(tls, "issuer"), "gwsmtp test CA"));
 	cr_assert(jtrue(tls, "verified"));
 	assert_jstr(tls, "verdict", "ok");
 	assert_jstr(tls, "fingerprint", certtool_pin("good"));
-	cr_assert_lt(date_vs_today(jstr(tls, "not_before")), 0);
-	cr_assert_gt(date_vs_today(jstr(tls, "not_after")), 0);
-	x = jget(j, "capabilities_before_tls");
+	cr_assert_lt(date_vs_today(tu_jstr(tls, "not_before")), 0);
+	cr_assert_gt(date_vs_today(tu_jstr(tls, "not_after")), 0);
+	x = tu_jget(j, "capabilities_before_tls");
 	cr_assert(x && YAJL_IS_ARRAY(x) && strstr(r.out, "\"STARTTLS\""));
 	cr_assert(jlen(j, "capabilities") > 0);
-	cr_assert(strstr(jstr(j, "auth_offered"), "PLAIN"));
+	cr_assert(strstr(tu_jstr(j, "auth_offered"), "PLAIN"));
 	assert_jstr(j, "auth", "plain");
 	cr_assert(jtrue(j, "auth_tried"));
 	cr_assert(jtrue(j, "auth_ok"));

@@ -749,26 +749,11 @@ daemon_stop(struct daemon *d, int sig, long long ms)
 
 /* gwengine queue --json */
 
-static yajl_val
-jget(yajl_val v, const char *key)
-{
-	const char *path[] = { key, NULL };
-
-	return yajl_tree_get(v, path, yajl_t_any);
-}
-
-static const char *
-jstr(yajl_val v, const char *key)
-{
-	yajl_val x = jget(v, key);
-
-	return x != NULL && YAJL_IS_STRING(x) ? YAJL_GET_STRING(x) : NULL;
-}
 
 static long long
 jint(yajl_val v, const char *key)
 {
-	yajl_val x = jget(v, key);
+	yajl_val x = tu_jget(v, key);
 
 	cr_assert(x != NULL && YAJL_IS_INTEGER(x), "%s is not an integer",
 	    key);
@@ -778,7 +763,7 @@ jint(yajl_val v, const char *key)
 static bool
 jnull(yajl_val v, const char *key)
 {
-	yajl_val x = jget(v, key);
+	yajl_val x = tu_jget(v, key);
 
 	return x != NULL && YAJL_IS_NULL(x);
 }
@@ -826,7 +811,7 @@ check_keys(yajl_val o, const char *const *keys, const char *what)
 		    "an undocumented key '%s'", what,
 		    YAJL_GET_OBJECT(o)->keys[i]);
 	while (keys[nkeys] != NULL) {
-		cr_assert_not_null(jget(o, keys[nkeys]), "%s has no '%s'",
+		cr_assert_not_null(tu_jget(o, keys[nkeys]), "%s has no '%s'",
 		    what, keys[nkeys]);
 		nkeys++;
 	}
@@ -837,28 +822,28 @@ check_keys(yajl_val o, const char *const *keys, const char *what)
 static void
 check_entry(yajl_val e)
 {
-	yajl_val rs = jget(e, "recipients");
+	yajl_val rs = tu_jget(e, "recipients");
 	const char *state;
 	bool final, pending = false, sent = false;
 
 	check_keys(e, entry_keys, "a queue entry");
 	cr_assert(jint(e, "id") > 0);
-	cr_assert_not_null(jstr(e, "message_id"));
-	cr_assert_not_null(jstr(e, "profile"));
-	cr_assert_not_null(jstr(e, "from"));
-	state = jstr(e, "state");
+	cr_assert_not_null(tu_jstr(e, "message_id"));
+	cr_assert_not_null(tu_jstr(e, "profile"));
+	cr_assert_not_null(tu_jstr(e, "from"));
+	state = tu_jstr(e, "state");
 	cr_assert(one_of(state, states), "state '%s'", state ? state : "?");
 	final = strcmp(state, "sent") == 0 || strcmp(state, "failed") == 0;
 	cr_assert(jint(e, "attempts") >= 0);
-	cr_assert(YAJL_IS_TRUE(jget(e, "held")) ||
-	    YAJL_IS_FALSE(jget(e, "held")), "held is not a boolean");
-	parse_time(jstr(e, "submitted"));
+	cr_assert(YAJL_IS_TRUE(tu_jget(e, "held")) ||
+	    YAJL_IS_FALSE(tu_jget(e, "held")), "held is not a boolean");
+	parse_time(tu_jstr(e, "submitted"));
 	if (final)
 		cr_assert(jnull(e, "next_attempt"), "a %s entry has a "
 		    "next_attempt", state);
 	else
-		parse_time(jstr(e, "next_attempt"));
-	cr_assert(jnull(e, "last_reply") || jstr(e, "last_reply") != NULL);
+		parse_time(tu_jstr(e, "next_attempt"));
+	cr_assert(jnull(e, "last_reply") || tu_jstr(e, "last_reply") != NULL);
 	cr_assert(jint(e, "size") > 0);
 	cr_assert(YAJL_IS_ARRAY(rs) && YAJL_GET_ARRAY(rs)->len > 0,
 	    "recipients is not a non-empty array");
@@ -867,12 +852,12 @@ check_entry(yajl_val e)
 		const char *rstate;
 
 		check_keys(r, rcpt_keys, "a recipient");
-		cr_assert_not_null(jstr(r, "address"));
-		rstate = jstr(r, "state");
+		cr_assert_not_null(tu_jstr(r, "address"));
+		rstate = tu_jstr(r, "state");
 		cr_assert(one_of(rstate, rcpt_states), "recipient state '%s'",
 		    rstate ? rstate : "?");
-		cr_assert(jnull(r, "code") || YAJL_IS_INTEGER(jget(r, "code")));
-		cr_assert(jnull(r, "reply") || jstr(r, "reply") != NULL);
+		cr_assert(jnull(r, "code") || YAJL_IS_INTEGER(tu_jget(r, "code")));
+		cr_assert(jnull(r, "reply") || tu_jstr(r, "reply") != NULL);
 		pending |= strcmp(rstate, "pending") == 0;
 		sent |= strcmp(rstate, "sent") == 0;
 	}
@@ -884,7 +869,7 @@ check_entry(yajl_val e)
 		cr_assert(sent, "a sent entry with no recipient sent");
 	if (strcmp(state, "failed") == 0)
 		cr_assert(!sent, "a failed entry with a recipient sent");
-	if (YAJL_IS_TRUE(jget(e, "held")))
+	if (YAJL_IS_TRUE(tu_jget(e, "held")))
 		cr_assert(strcmp(state, "queued") == 0 ||
 		    strcmp(state, "deferred") == 0, "a %s entry is held", state);
 }
@@ -916,7 +901,7 @@ queue_json(const char **text)
 		 * Concurrent submits may read the clock in one order and
 		 * commit in the other: a second's slack.
 		 */
-		t = parse_time(jstr(e, "submitted"));
+		t = parse_time(tu_jstr(e, "submitted"));
 		cr_assert(t + 1 >= prev, "queue --json is not oldest first:\n%s",
 		    r.out);
 		if (t > prev)
@@ -971,7 +956,7 @@ entry(yajl_val q, long long id)
 static bool
 is_state(yajl_val e, const char *state)
 {
-	return strcmp(jstr(e, "state"), state) == 0;
+	return strcmp(tu_jstr(e, "state"), state) == 0;
 }
 
 static size_t
@@ -987,13 +972,13 @@ count_state(yajl_val q, const char *state)
 static bool
 held(yajl_val e)
 {
-	return YAJL_IS_TRUE(jget(e, "held"));
+	return YAJL_IS_TRUE(tu_jget(e, "held"));
 }
 
 static yajl_val
 rcpt(yajl_val e, size_t i)
 {
-	yajl_val rs = jget(e, "recipients");
+	yajl_val rs = tu_jget(e, "recipients");
 
 	cr_assert(i < YAJL_GET_ARRAY(rs)->len);
 	return YAJL_GET_ARRAY(rs)->values[i];
@@ -1004,8 +989,8 @@ expect_entry(yajl_val e, const char *state, long long attempts)
 {
 	cr_assert(is_state(e, state) && jint(e, "attempts") == attempts,
 	    "entry %lld: %s after %lld attempts (last reply '%s'), expected %s "
-	    "after %lld", jint(e, "id"), jstr(e, "state"), jint(e, "attempts"),
-	    jstr(e, "last_reply") ? jstr(e, "last_reply") : "null", state,
+	    "after %lld", jint(e, "id"), tu_jstr(e, "state"), jint(e, "attempts"),
+	    tu_jstr(e, "last_reply") ? tu_jstr(e, "last_reply") : "null", state,
 	    attempts);
 }
 
@@ -1015,9 +1000,9 @@ expect_rcpt(yajl_val e, size_t i, const char *addr, const char *state,
 {
 	yajl_val r = rcpt(e, i);
 
-	cr_assert_str_eq(jstr(r, "address"), addr);
-	cr_assert_str_eq(jstr(r, "state"), state, "%s: %s, expected %s", addr,
-	    jstr(r, "state"), state);
+	cr_assert_str_eq(tu_jstr(r, "address"), addr);
+	cr_assert_str_eq(tu_jstr(r, "state"), state, "%s: %s, expected %s", addr,
+	    tu_jstr(r, "state"), state);
 	if (code == 0)
 		cr_assert(jnull(r, "code"), "%s has a code", addr);
 	else
@@ -1104,13 +1089,13 @@ Test(queue_run, submitted_entry)
 	cr_assert_eq(qlen(q), 1);
 	e = entry(q, id);
 	expect_entry(e, "queued", 0);
-	cr_assert_str_eq(jstr(e, "profile"), "p");
-	cr_assert_str_eq(jstr(e, "from"), "other@example.com");
+	cr_assert_str_eq(tu_jstr(e, "profile"), "p");
+	cr_assert_str_eq(tu_jstr(e, "from"), "other@example.com");
 	cr_assert(!held(e));
 	cr_assert(jnull(e, "last_reply"));
-	cr_assert(parse_time(jstr(e, "submitted")) >= before &&
-	    parse_time(jstr(e, "submitted")) <= after);
-	cr_assert(parse_time(jstr(e, "next_attempt")) <= after,
+	cr_assert(parse_time(tu_jstr(e, "submitted")) >= before &&
+	    parse_time(tu_jstr(e, "submitted")) <= after);
+	cr_assert(parse_time(tu_jstr(e, "next_attempt")) <= after,
 	    "a new message is not due at once");
 	expect_rcpt(e, 0, "a@example.net", "pending", 0);
 	expect_rcpt(e, 1, "b@example.net", "pending", 0);
@@ -1185,7 +1170,7 @@ Test(queue_run, five_hundred_in_one_session)
 	cr_assert_eq(qlen(q), N);
 	for (size_t i = 0; i < N; i++) {
 		yajl_val e = entry(q, ids[i]);
-		const char *mid = bare_id(jstr(e, "message_id"));
+		const char *mid = bare_id(tu_jstr(e, "message_id"));
 
 		expect_entry(e, "sent", 1);
 		cr_assert_eq(times_in(got, ngot, mid), 1, "%s received %zu "
@@ -1229,7 +1214,7 @@ Test(queue_run, max_connections_sessions_share_the_queue)
 	q = queue_json(NULL);
 	for (size_t i = 0; i < N; i++) {
 		yajl_val e = entry(q, ids[i]);
-		const char *mid = bare_id(jstr(e, "message_id"));
+		const char *mid = bare_id(tu_jstr(e, "message_id"));
 
 		expect_entry(e, "sent", 1);
 		cr_assert_eq(times_in(got, ngot, mid), 1, "%s received %zu "
@@ -1278,8 +1263,8 @@ mixed_outcomes(bool pipelining)
 
 		if (i == 0 || i == 2) {
 			expect_entry(e, "deferred", 1);
-			cr_assert(strstr(jstr(e, "last_reply"), "451") != NULL,
-			    "message %zu: %s", i, jstr(e, "last_reply"));
+			cr_assert(strstr(tu_jstr(e, "last_reply"), "451") != NULL,
+			    "message %zu: %s", i, tu_jstr(e, "last_reply"));
 			cr_assert_eq(times_in(got, ngot, mid), 0);
 		} else if (i == 1) {
 			expect_entry(e, "failed", 1);
@@ -1364,10 +1349,10 @@ Test(queue_run, deferred_then_sent)
 	e = entry(queue_json(NULL), id);
 	expect_entry(e, "deferred", 1);
 	cr_assert(!held(e));
-	cr_assert_not_null(jstr(e, "last_reply"));
-	cr_assert_not_null(strstr(jstr(e, "last_reply"), "451"),
-	    "last_reply: %s", jstr(e, "last_reply"));
-	next = parse_time(jstr(e, "next_attempt"));
+	cr_assert_not_null(tu_jstr(e, "last_reply"));
+	cr_assert_not_null(strstr(tu_jstr(e, "last_reply"), "451"),
+	    "last_reply: %s", tu_jstr(e, "last_reply"));
+	next = parse_time(tu_jstr(e, "next_attempt"));
 	cr_assert(next >= t1 + 1 && next <= t2 + 1, "next_attempt %lld, "
 	    "expected retry_delay (1 s) after the attempt, in [%lld, %lld]",
 	    (long long)next, (long long)t1 + 1, (long long)t2 + 1);
@@ -1382,7 +1367,7 @@ Test(queue_run, deferred_then_sent)
 	cr_assert_not_null(strstr(line, tu_fmt(" size=%lld ", jint(e, "size"))),
 	    "%s", line);
 	cr_assert_not_null(strstr(line, tu_fmt(" id=<%s> ",
-	    bare_id(jstr(e, "message_id")))), "%s", line);
+	    bare_id(tu_jstr(e, "message_id")))), "%s", line);
 	expect_logged(line, "deferred", "451 4.3.0 try later");
 
 	/*
@@ -1406,7 +1391,7 @@ Test(queue_run, deferred_then_sent)
 	expect_rcpt(e, 0, TO, "sent", 250);
 	cr_assert(jnull(e, "next_attempt"));
 	cr_assert_eq(received(s), 1);
-	cr_assert_str_eq(mail_id(s, 1), bare_id(jstr(e, "message_id")));
+	cr_assert_str_eq(mail_id(s, 1), bare_id(tu_jstr(e, "message_id")));
 	expect_logged(log_line(err, id), "sent", "250");
 	cr_assert_eq(log_count(s, "MAIL"), 2);
 }
@@ -1459,8 +1444,8 @@ Test(queue_run, permanent_failure)
 	expect_logged(log_line(err, id), "failed", "550 5.7.1 content refused");
 	e = entry(queue_json(NULL), id);
 	expect_entry(e, "failed", 1);
-	cr_assert_not_null(strstr(jstr(e, "last_reply"), "550"), "%s",
-	    jstr(e, "last_reply"));
+	cr_assert_not_null(strstr(tu_jstr(e, "last_reply"), "550"), "%s",
+	    tu_jstr(e, "last_reply"));
 	expect_rcpt(e, 0, TO, "failed", 550);
 	cr_assert(jnull(e, "next_attempt"));
 
@@ -1488,14 +1473,14 @@ Test(queue_run, retries_exhausted)
 	expect_summary(&sum, 0, 1, 0, 0, err);
 	e = entry(queue_json(NULL), id);
 	expect_entry(e, "deferred", 1);
-	sleep_until(parse_time(jstr(e, "next_attempt")));
+	sleep_until(parse_time(tu_jstr(e, "next_attempt")));
 	sum = run_once(&err);
 	expect_summary(&sum, 0, 0, 1, 0, err);
 	expect_logged(log_line(err, id), "failed", "451 4.3.0 try later");
 	e = entry(queue_json(NULL), id);
 	expect_entry(e, "failed", 2);
 	expect_rcpt(e, 0, TO, "failed", 451);
-	cr_assert_not_null(strstr(jstr(e, "last_reply"), "451"));
+	cr_assert_not_null(strstr(tu_jstr(e, "last_reply"), "451"));
 	sum = run_once(&err);
 	expect_summary(&sum, 0, 0, 0, 0, err);
 	cr_assert_eq(log_count(s, "MAIL"), 2, "1 + retries attempts");
@@ -1523,7 +1508,7 @@ Test(queue_run, backoff_doubles_up_to_retry_max)
 		t2 = time(NULL);
 		e = entry(queue_json(NULL), id);
 		expect_entry(e, "deferred", i + 1);
-		next = parse_time(jstr(e, "next_attempt"));
+		next = parse_time(tu_jstr(e, "next_attempt"));
 		cr_assert(next >= t1 + delay[i] && next <= t2 + delay[i],
 		    "after attempt %d: next_attempt %lld s after the attempt, "
 		    "expected %d", i + 1, (long long)(next - t1), delay[i]);
@@ -1559,15 +1544,15 @@ Test(queue_run, per_recipient_outcomes)
 	expect_rcpt(e, 0, "ok@example.net", "sent", 250);
 	expect_rcpt(e, 1, "gone@example.net", "failed", 550);
 	expect_rcpt(e, 2, "busy@example.net", "pending", 451);
-	cr_assert_not_null(jstr(rcpt(e, 1), "reply"));
-	cr_assert_not_null(strstr(jstr(rcpt(e, 1), "reply"), "no such user"),
-	    "%s", jstr(rcpt(e, 1), "reply"));
+	cr_assert_not_null(tu_jstr(rcpt(e, 1), "reply"));
+	cr_assert_not_null(strstr(tu_jstr(rcpt(e, 1), "reply"), "no such user"),
+	    "%s", tu_jstr(rcpt(e, 1), "reply"));
 	cr_assert_eq(received(s), 1);
 	json = mail_file(s, 1, "json");
 	cr_assert_not_null(strstr(json, "\"rcpt_tos\": [\"ok@example.net\"],"),
 	    "%s", json);
 
-	sleep_until(parse_time(jstr(e, "next_attempt")));
+	sleep_until(parse_time(tu_jstr(e, "next_attempt")));
 	sum = run_once(&err);
 	expect_summary(&sum, 1, 0, 0, 0, err);
 	e = entry(queue_json(NULL), id);
@@ -1613,12 +1598,12 @@ Test(queue_run, server_dies_mid_session)
 		if (is_state(e, "sent"))
 			continue;
 		cr_assert(is_state(e, "deferred"), "entry %lld is %s after the "
-		    "server died", ids[i], jstr(e, "state"));
+		    "server died", ids[i], tu_jstr(e, "state"));
 		cr_assert(jint(e, "attempts") >= 1);
-		cr_assert_not_null(jstr(e, "last_reply"), "deferred without a "
+		cr_assert_not_null(tu_jstr(e, "last_reply"), "deferred without a "
 		    "reason");
-		if (parse_time(jstr(e, "next_attempt")) > due)
-			due = parse_time(jstr(e, "next_attempt"));
+		if (parse_time(tu_jstr(e, "next_attempt")) > due)
+			due = parse_time(tu_jstr(e, "next_attempt"));
 	}
 
 	/* The server is back on the same port. */
@@ -1716,12 +1701,12 @@ expect_held(long long id, long long attempts, const struct server *s)
 {
 	yajl_val e = entry(queue_json(NULL), id);
 
-	cr_assert(held(e), "entry %lld is not held (%s)", id, jstr(e, "state"));
+	cr_assert(held(e), "entry %lld is not held (%s)", id, tu_jstr(e, "state"));
 	cr_assert(is_state(e, "queued") || is_state(e, "deferred"), "a held "
-	    "entry is %s", jstr(e, "state"));
+	    "entry is %s", tu_jstr(e, "state"));
 	cr_assert_eq(jint(e, "attempts"), attempts, "holding counted as an "
 	    "attempt");
-	cr_assert_not_null(jstr(e, "last_reply"), "held without saying why");
+	cr_assert_not_null(tu_jstr(e, "last_reply"), "held without saying why");
 	cr_assert_eq(received(s), 0);
 	cr_assert_str_eq(server_log(s), "", "a held message reached the "
 	    "server");
@@ -1775,8 +1760,8 @@ Test(queue_run, held_while_profile_missing)
 	expect_summary(&sum, 0, 0, 0, 1, err);
 	expect_held(id, 0, s);
 	e = entry(queue_json(NULL), id);
-	cr_assert(strstr(jstr(e, "last_reply"), "no profile named 'p'") !=
-	    NULL, "the reason: %s", jstr(e, "last_reply"));
+	cr_assert(strstr(tu_jstr(e, "last_reply"), "no profile named 'p'") !=
+	    NULL, "the reason: %s", tu_jstr(e, "last_reply"));
 
 	profile_for("p", s, NULL);
 	sum = run_once(&err);
@@ -2068,7 +2053,7 @@ Test(queue_run, queue_shows_no_body_or_password)
 	expect_no_leak(err, password, "gw-user", marker, "run --once");
 	queue_json(&text);
 	expect_no_leak(text, password, "gw-user", marker, "queue --json");
-	sleep_until(parse_time(jstr(entry(queue_json(NULL), id),
+	sleep_until(parse_time(tu_jstr(entry(queue_json(NULL), id),
 	    "next_attempt")));
 	run_once(&err);
 	expect_no_leak(err, password, "gw-user", marker, "run --once");

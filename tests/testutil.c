@@ -276,6 +276,22 @@ tu_count_verb(const char *log, const char *verb)
 	return n;
 }
 
+yajl_val
+tu_jget(yajl_val v, const char *key)
+{
+	const char *path[] = { key, NULL };
+
+	return yajl_tree_get(v, path, yajl_t_any);
+}
+
+const char *
+tu_jstr(yajl_val v, const char *key)
+{
+	yajl_val x = tu_jget(v, key);
+
+	return x != NULL && YAJL_IS_STRING(x) ? YAJL_GET_STRING(x) : NULL;
+}
+
 long long
 tu_now_ms(void)
 {

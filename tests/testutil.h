@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <yajl/yajl_tree.h>
+
 /* A fresh directory under $TMPDIR, removed by the caller via tu_rmtree(). */
 char	*tu_tmpdir(void);
 void	 tu_rmtree(const char *path);
@@ -60,6 +62,10 @@ void	 tu_need_tool(const char *name);
  * start with verb as a whole word, in any case.
  */
 int	 tu_count_verb(const char *log, const char *verb);
+/* The member key of object v (yajl_tree), or NULL. */
+yajl_val tu_jget(yajl_val v, const char *key);
+/* The string at key, or NULL if it is null, absent or not a string. */
+const char *tu_jstr(yajl_val v, const char *key);
 /* CLOCK_MONOTONIC in milliseconds. */
 long long tu_now_ms(void);
 /* Appends what one read(2) of fd gives to *buf; false at end of file. */
