@@ -658,3 +658,38 @@ message_smtp_data(const char *msg, size_t len, char **out, size_t *outlen,
 	*outlen = olen;
 	return 0;
 }
+
+int
+message_data_check(const char *data, size_t len, char **cause)
+{
+	size_t line = 1, start = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		bool crlf = data[i] == '\r' && i + 1 < len &&
+		    data[i + 1] == '\n';
+
+		if ((data[i] == '\r' && !crlf) || data[i] == '\n') {
+			*cause = xasprintf("line %zu has a bare %s", line,
+			    data[i] == '\r' ? "CR" : "LF");
+			return -1;
+		}
+		if (i == start && data[i] == '.' && i + 3 != len &&
+		    (i + 1 >= len || data[i + 1] != '.')) {
+			*cause = xasprintf("line %zu starts with a dot that "
+			    "is not doubled", line);
+			return -1;
+		}
+		if (crlf) {
+			i++;
+			start = i + 1;
+			line++;
+		}
+	}
+	if (len < 3 || memcmp(data + len - 3, ".\r\n", 3) != 0 ||
+	    (len > 3 && data[len - 4] != '\n')) {
+		*cause = xstrdup("it does not end with a line holding only "
+		    "a dot");
+		return -1;
+	}
+	return 0;
+}

@@ -66,5 +66,13 @@ char	*message_id(const char *msg, size_t len);
  */
 int	 message_smtp_data(const char *msg, size_t len, char **out,
 	     size_t *outlen, char **cause);
+/*
+ * Whether data is in the form message_smtp_data() gives: CRLF line ends
+ * only, every leading dot doubled, the last line a lone dot.  What the
+ * engine checks before it sends stored data, so that nothing in the
+ * database can end the data early and smuggle a command.  0, or -1 with
+ * *cause (which line, and what).
+ */
+int	 message_data_check(const char *data, size_t len, char **cause);
 
 #endif

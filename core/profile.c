@@ -833,6 +833,25 @@ profile_set(struct profile *p, enum profile_key key, const char *value,
 	return 0;
 }
 
+int
+profile_check_value(enum profile_key key, const char *value, char **cause)
+{
+	struct profile *tmp;
+	char *copy;
+	int rc;
+
+	if (keys[key].type == PROFILE_TYPE_STRING && *value != '\0') {
+		copy = xstrdup(value);
+		rc = check_string(&keys[key], copy, cause);
+		free_secret(copy);
+		return rc;
+	}
+	tmp = profile_new(NULL);
+	rc = profile_set(tmp, key, value, cause);
+	profile_free(tmp);
+	return rc;
+}
+
 char *
 profile_get(const struct profile *p, enum profile_key key)
 {
@@ -884,6 +903,64 @@ profile_tls_changed(struct profile *p, enum profile_tls old_tls)
 		p->port = profile_default_port(p->tls);
 }
 
+/*
+ * Every value checked again by the rules profile_set() applies: a profile
+ * read from a database someone wrote to directly (a helo with a CRLF and a
+ * command after it) is refused here, not on the wire.
+ */
+static void
+check_values(const struct profile *p, const char *name,
+    struct diag_list *errs)
+{
+	for (int i = 0; i < PROFILE_KEY_COUNT; i++) {
+		enum profile_key k = (enum profile_key)i;
+		const struct key_info *ki = &keys[k];
+		char *cause = NULL, *copy;
+		int v, n;
+
+		switch (ki->type) {
+		case PROFILE_TYPE_BOOL:
+			continue;
+		case PROFILE_TYPE_INT:
+			v = int_field_c(p, k);
+			if (v < ki->min || v > ki->max)
+				cause = xasprintf("%d is out of range "
+				    "(%d-%d)", v, ki->min, ki->max);
+			break;
+		case PROFILE_TYPE_ENUM:
+			v = int_field_c(p, k);
+			n = 0;
+			while (ki->words[n] != NULL)
+				n++;
+			if (v < 0 || v >= n)
+				cause = xasprintf("%d is not a known value", v);
+			break;
+		case PROFILE_TYPE_LIST:
+			if (p->alt_hosts_n > PROFILE_ALT_HOSTS_MAX)
+				cause = xasprintf("has %zu hosts; at most %d "
+				    "allowed", p->alt_hosts_n,
+				    PROFILE_ALT_HOSTS_MAX);
+			for (size_t j = 0; cause == NULL &&
+			    j < p->alt_hosts_n; j++)
+				(void)check_alt_host(p->alt_hosts[j], &cause);
+			break;
+		case PROFILE_TYPE_STRING:
+			/* name is checked first, by profile_validate. */
+			if (k == PROFILE_KEY_NAME ||
+			    *str_field_c(p, k) == NULL)
+				continue;
+			copy = xstrdup(*str_field_c(p, k));
+			(void)check_string(ki, copy, &cause);
+			free_secret(copy);
+			break;
+		}
+		if (cause != NULL) {
+			diag_add(errs, 0, 0, name, ki->name, "%s", cause);
+			free(cause);
+		}
+	}
+}
+
 size_t
 profile_validate(const struct profile *p, struct diag_list *errs)
 {
@@ -909,6 +986,7 @@ profile_validate_partial(const struct profile *p, bool password_elsewhere,
 	}
 	if (p->host == NULL)
 		diag_add(errs, 0, 0, name, "host", "is missing");
+	check_values(p, name, errs);
 	if (plain && p->username == NULL)
 		diag_add(errs, 0, 0, name, "username", "is required when auth "
 		    "is %s", auth_words[p->auth]);

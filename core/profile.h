@@ -184,6 +184,14 @@ size_t	 profile_validate_partial(const struct profile *p,
 size_t	 profile_diff(const struct profile *a, const struct profile *b,
 	     bool changed[PROFILE_KEY_COUNT]);
 
+/*
+ * Whether value is one profile_set() would take for key, without a profile
+ * to set it in (addresses of a queued message are checked as from/to).
+ * 0, or -1 with *cause.
+ */
+int	 profile_check_value(enum profile_key key, const char *value,
+	     char **cause);
+
 /* Syntax checks shared with the settings and the codecs.  0 or -1 + cause. */
 int	 profile_check_name(const char *name, char **cause);
 int	 profile_check_host(const char *host, char **cause);

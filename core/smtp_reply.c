@@ -180,6 +180,39 @@ smtp_reply_clear(struct smtp_reply *r)
 	memset(r, 0, sizeof *r);
 }
 
+/* Length of the RFC 3463 status code ("5.7.8") at s, or 0 if none. */
+static size_t
+enhanced_status_len(const char *s)
+{
+	size_t i = 0;
+
+	if (s[0] != '2' && s[0] != '4' && s[0] != '5')
+		return 0;
+	i = 1;
+	for (int part = 0; part < 2; part++) {
+		size_t digits = 0;
+
+		if (s[i++] != '.')
+			return 0;
+		while (isdigit((unsigned char)s[i]) && digits < 4) {
+			i++;
+			digits++;
+		}
+		if (digits == 0 || digits > 3)
+			return 0;
+	}
+	return s[i] == '\0' || s[i] == ' ' ? i : 0;
+}
+
+char *
+smtp_reply_status(const struct smtp_reply *r)
+{
+	size_t n = r->nlines > 0 ? enhanced_status_len(r->lines[0]) : 0;
+
+	return xasprintf("%d%s%.*s (reply text not shown)", r->code,
+	    n > 0 ? " " : "", (int)n, n > 0 ? r->lines[0] : "");
+}
+
 char *
 smtp_reply_summary(const struct smtp_reply *r)
 {

@@ -44,6 +44,12 @@ int	 smtp_reply_parse(const char *buf, size_t len, struct smtp_reply *out,
 void	 smtp_reply_clear(struct smtp_reply *r);
 /* "250 first line / second line" on one line, escaped for logs; frees: caller. */
 char	*smtp_reply_summary(const struct smtp_reply *r);
+/*
+ * "535 5.7.8 (reply text not shown)": the code and the enhanced status
+ * code (RFC 3463) without the text, for replies that may echo a secret
+ * (the answers to AUTH).  Caller frees.
+ */
+char	*smtp_reply_status(const struct smtp_reply *r);
 
 /* What an EHLO reply offers. */
 struct smtp_caps {

@@ -4,8 +4,10 @@
  * Writes collect in a 64 KiB buffer and leave in large writes (a message's
  * data is never a syscall per line); TCP_NODELAY is set because SMTP is a
  * conversation of small commands, where Nagle's algorithm only adds delay.
- * Every wait is a poll(2) bounded by the profile's timeout.  Sent bytes are
- * wiped from the buffer, since AUTH commands pass through it.
+ * Every wait is a poll(2) bounded by a deadline (engine/deadline.h): the
+ * profile's timeout bounds a whole reply, a whole flush and each connect,
+ * so a peer that trickles bytes cannot stretch it.  Sent bytes are wiped
+ * from the buffer, since AUTH commands pass through it.
  */
 #include "engine/conn.h"
 
@@ -24,6 +26,7 @@
 #include <unistd.h>
 
 #include "core/xmalloc.h"
+#include "engine/deadline.h"
 
 #define WBUF_SIZE	65536
 #define RBUF_MIN	4096
@@ -64,15 +67,18 @@ format_peer(const struct sockaddr *sa)
 	return xasprintf("%s:%d", addr, port);
 }
 
-/* Waits for events on fd; 0 ready, -1 timeout (errno ETIMEDOUT) or error. */
+/*
+ * Waits for events on fd until deadline; 0 ready, -1 timeout (errno
+ * ETIMEDOUT) or error.
+ */
 static int
-wait_fd(int fd, short events, int timeout)
+wait_fd(int fd, short events, long long deadline)
 {
 	struct pollfd pfd = { fd, events, 0 };
 	int n;
 
 	do
-		n = poll(&pfd, 1, timeout * 1000);
+		n = poll(&pfd, 1, deadline_poll_ms(deadline));
 	while (n == -1 && errno == EINTR);
 	if (n == 0) {
 		errno = ETIMEDOUT;
@@ -95,7 +101,7 @@ connect_one(const struct addrinfo *ai, int timeout)
 	if (connect(fd, ai->ai_addr, ai->ai_addrlen) == -1) {
 		if (errno != EINPROGRESS)
 			goto fail;
-		if (wait_fd(fd, POLLOUT, timeout) == -1)
+		if (wait_fd(fd, POLLOUT, deadline_after(timeout)) == -1)
 			goto fail;
 		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
 			goto fail;
@@ -198,9 +204,9 @@ conn_start_tls(struct conn *c, const struct tls_params *p,
 	return CONN_ERR_TLS;
 }
 
-/* Reads what is available (waiting up to the timeout) into rbuf. */
+/* Reads what is available (waiting until deadline) into rbuf. */
 static int
-fill(struct conn *c, char **cause)
+fill(struct conn *c, long long deadline, char **cause)
 {
 	ssize_t n;
 
@@ -214,11 +220,18 @@ fill(struct conn *c, char **cause)
 		c->rbuf = xreallocarray(c->rbuf, c->rcap, 1);
 	}
 	if (c->tls != NULL) {
+		char *why = NULL;
+
 		n = tls_session_read(c->tls, c->rbuf + c->rlen,
-		    c->rcap - c->rlen, c->timeout, cause);
-		if (n < 0)
-			return errno == ETIMEDOUT ? CONN_ERR_TIMEOUT :
-			    CONN_ERR_IO;
+		    c->rcap - c->rlen, deadline, &why);
+		if (n < 0 && errno == ETIMEDOUT) {
+			free(why);
+			goto timeout;
+		}
+		if (n < 0) {
+			*cause = why;
+			return CONN_ERR_IO;
+		}
 	} else {
 		for (;;) {
 			n = read(c->fd, c->rbuf + c->rlen, c->rcap - c->rlen);
@@ -231,11 +244,8 @@ fill(struct conn *c, char **cause)
 				    c->peer, strerror(errno));
 				return CONN_ERR_IO;
 			}
-			if (wait_fd(c->fd, POLLIN, c->timeout) == -1) {
-				*cause = xasprintf("%s did not answer within "
-				    "%d s", c->peer, c->timeout);
-				return CONN_ERR_TIMEOUT;
-			}
+			if (wait_fd(c->fd, POLLIN, deadline) == -1)
+				goto timeout;
 		}
 	}
 	if (n == 0) {
@@ -245,11 +255,18 @@ fill(struct conn *c, char **cause)
 	}
 	c->rlen += (size_t)n;
 	return CONN_OK;
+
+timeout:
+	*cause = xasprintf("%s did not send a complete reply within %d s%s",
+	    c->peer, c->timeout, c->rlen > c->roff ? " (it sent part of one)" :
+	    "");
+	return CONN_ERR_TIMEOUT;
 }
 
 int
 conn_read_reply(struct conn *c, struct smtp_reply *r, char **cause)
 {
+	long long deadline = deadline_after(c->timeout);
 	size_t used;
 	int rc;
 
@@ -268,7 +285,7 @@ conn_read_reply(struct conn *c, struct smtp_reply *r, char **cause)
 			free(why);
 			return CONN_ERR_REPLY;
 		}
-		if ((rc = fill(c, cause)) != CONN_OK)
+		if ((rc = fill(c, deadline, cause)) != CONN_OK)
 			return rc;
 	}
 }
@@ -279,19 +296,27 @@ conn_unread(const struct conn *c)
 	return c->rlen - c->roff + (c->tls ? tls_session_pending(c->tls) : 0);
 }
 
-/* Writes all of buf now. */
+/* Writes all of buf now, within the timeout for the whole of it. */
 static int
 write_all(struct conn *c, const char *buf, size_t len, char **cause)
 {
+	long long deadline = deadline_after(c->timeout);
+
 	while (len > 0) {
 		ssize_t n;
 
 		if (c->tls != NULL) {
-			if (tls_session_write(c->tls, buf, len, c->timeout,
-			    cause) != 0)
-				return errno == ETIMEDOUT ? CONN_ERR_TIMEOUT :
-				    CONN_ERR_IO;
-			return CONN_OK;
+			char *why = NULL;
+
+			if (tls_session_write(c->tls, buf, len, deadline,
+			    &why) == 0)
+				return CONN_OK;
+			if (errno != ETIMEDOUT) {
+				*cause = why;
+				return CONN_ERR_IO;
+			}
+			free(why);
+			goto timeout;
 		}
 		/* MSG_NOSIGNAL: a server that hangs up is an error, not SIGPIPE. */
 		n = send(c->fd, buf, len, MSG_NOSIGNAL);
@@ -308,13 +333,15 @@ write_all(struct conn *c, const char *buf, size_t len, char **cause)
 			return errno == EPIPE || errno == ECONNRESET ?
 			    CONN_ERR_CLOSED : CONN_ERR_IO;
 		}
-		if (wait_fd(c->fd, POLLOUT, c->timeout) == -1) {
-			*cause = xasprintf("%s took no data for %d s", c->peer,
-			    c->timeout);
-			return CONN_ERR_TIMEOUT;
-		}
+		if (wait_fd(c->fd, POLLOUT, deadline) == -1)
+			goto timeout;
 	}
 	return CONN_OK;
+
+timeout:
+	*cause = xasprintf("%s did not take %zu bytes within %d s", c->peer,
+	    len, c->timeout);
+	return CONN_ERR_TIMEOUT;
 }
 
 int

@@ -272,11 +272,9 @@ struct send_opts {
 static int
 check_address(const char *opt, const char *addr)
 {
-	struct profile *tmp = profile_new(NULL);
 	char *cause = NULL, *shown;
-	int rc = profile_set(tmp, PROFILE_KEY_FROM, addr, &cause);
+	int rc = profile_check_value(PROFILE_KEY_FROM, addr, &cause);
 
-	profile_free(tmp);
 	if (rc == 0 && *addr != '\0')
 		return 0;
 	shown = text_escape(addr);

@@ -40,9 +40,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/message.h"
 #include "core/queue.h"
 #include "core/text.h"
 #include "core/xmalloc.h"
+#include "engine/deadline.h"
 #include "engine/gwengine.h"
 #include "engine/log.h"
 #include "engine/smtp.h"
@@ -469,6 +471,57 @@ outcome(struct wctx *c, struct store_qmsg *m, enum smtp_status st,
 	add_pending(c, m);
 }
 
+/*
+ * Why a claimed message cannot go, or NULL: the store's copy is checked
+ * again with submit's rules (sender and recipients as the from and to
+ * keys, the data in DATA form), so nothing written into the database
+ * behind gwengine's back reaches the wire.  Caller frees.
+ */
+static char *
+message_problem(const struct store_qmsg *m)
+{
+	char *cause = NULL, *shown = NULL, *why = NULL;
+
+	if (m->sender == NULL || *m->sender == '\0')
+		return xstrdup("the stored message has no sender");
+	if (profile_check_value(PROFILE_KEY_FROM, m->sender, &cause) != 0) {
+		shown = text_escape(m->sender);
+		why = xasprintf("the stored sender '%s' %s", shown, cause);
+		goto out;
+	}
+	for (size_t i = 0; i < m->nrcpt; i++) {
+		const char *a = m->rcpt[i].addr;
+
+		if (m->rcpt[i].state != QUEUE_RCPT_PENDING)
+			continue;
+		if (a != NULL && *a != '\0' &&
+		    profile_check_value(PROFILE_KEY_TO, a, &cause) == 0)
+			continue;
+		shown = text_escape(a ? a : "");
+		why = xasprintf("the stored recipient '%s' %s", shown,
+		    cause ? cause : "is empty");
+		goto out;
+	}
+	if (message_data_check(m->data, m->datalen, &cause) != 0)
+		why = xasprintf("the stored data cannot be sent as it is: %s",
+		    cause);
+	free(cause);
+	return why;
+out:
+	free(shown);
+	free(cause);
+	return why;
+}
+
+/* A message the store holds in a form that must not be sent: failed. */
+static void
+refuse(struct wctx *c, struct store_qmsg *m, const char *why)
+{
+	static const struct smtp_result none = { 0 };
+
+	outcome(c, m, SMTP_ERR_DATA, &none, why, NULL);
+}
+
 /* What smtp_send_stream() walks: the claimed messages from first on. */
 struct stream_ctx {
 	struct wctx		 *c;
@@ -488,6 +541,7 @@ stream_next(void *arg, size_t i, struct smtp_message *msg)
 	struct stream_ctx *sc = arg;
 	struct wctx *c = sc->c;
 	struct store_qmsg *m;
+	char *why;
 	size_t k = 0;
 
 	if (sc->first + i >= sc->n || atomic_load(&c->w->r->stop))
@@ -499,6 +553,11 @@ stream_next(void *arg, size_t i, struct smtp_message *msg)
 		return false;
 	}
 	m = &sc->v[sc->first + i];
+	/* deliver() checked the first; the worker refuses this one. */
+	if (i > 0 && (why = message_problem(m)) != NULL) {
+		free(why);
+		return false;
+	}
 	free(sc->addr);
 	sc->addr = xcalloc(m->nrcpt + 1, sizeof *sc->addr);
 	for (size_t j = 0; j < m->nrcpt; j++) {
@@ -533,7 +592,13 @@ deliver(struct wctx *c, struct store_qmsg *v, size_t n, size_t *i)
 	struct stream_ctx sc = { .c = c, .v = v, .first = *i, .n = n };
 	struct smtp_result none = { 0 };
 	struct smtp_probe pr = { 0 };
+	char *why;
 
+	if ((why = message_problem(&v[*i])) != NULL) {
+		refuse(c, &v[(*i)++], why);
+		free(why);
+		return;
+	}
 	if (c->session == NULL && c->open_cause == NULL)
 		c->open_st = smtp_open(c->p, c->helo, &pr, &c->session,
 		    &c->open_cause);
@@ -827,6 +892,8 @@ take_signal(struct runner *r, int sigfd)
 	}
 	log_info("run: signal %u: finishing the messages in flight",
 	    si.ssi_signo);
+	/* No network wait outlives a profile's timeout from now on. */
+	deadline_stop();
 	atomic_store(&r->stop, true);
 }
 

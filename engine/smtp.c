@@ -160,6 +160,22 @@ send_line(struct smtp_session *s, char **cause, const char *fmt, ...)
 	va_start(ap, fmt);
 	line = xvasprintf(fmt, ap);
 	va_end(ap);
+	if (line[strcspn(line, "\r\n")] != '\0') {
+		/*
+		 * The last guard: the store and the command line are checked
+		 * before, but a line break here would smuggle a command.
+		 */
+		int verb = (int)strcspn(line, " \r\n");
+		enum smtp_status st = s->state == SMTP_STATE_MAIL ||
+		    s->state == SMTP_STATE_RCPT ? SMTP_ERR_DATA :
+		    SMTP_ERR_CONFIG;
+
+		fail(s, st, cause, "refused to send a %.*s command holding a "
+		    "line break; the session is closed", verb, line);
+		free_secret(line);
+		s->state = SMTP_STATE_CLOSED;
+		return st;
+	}
 	rc = conn_printf(s->c, &why, "%s\r\n", line);
 	free_secret(line);
 	if (rc != CONN_OK)
@@ -173,9 +189,28 @@ read_reply(struct smtp_session *s, struct smtp_reply *r, char **cause)
 	char *why = NULL;
 	int rc;
 
-	if ((rc = conn_read_reply(s->c, r, &why)) != CONN_OK)
+	if ((rc = conn_read_reply(s->c, r, &why)) != CONN_OK) {
+		if (rc == CONN_ERR_REPLY && s->state == SMTP_STATE_AUTH) {
+			/* It quotes the reply, which may echo the secret. */
+			free(why);
+			why = xasprintf("%s sent an invalid reply (not shown: "
+			    "it answers AUTH)", conn_peer(s->c));
+		}
 		return link_failed(s, rc, why, cause);
+	}
 	return SMTP_OK;
+}
+
+/*
+ * A reply as errors, logs and probe show it: in full, except the answers
+ * to AUTH and its continuation lines, which a server may use to echo the
+ * credentials: of those only the codes.  Caller frees.
+ */
+static char *
+reply_text(const struct smtp_session *s, const struct smtp_reply *r)
+{
+	return s->state == SMTP_STATE_AUTH ? smtp_reply_status(r) :
+	    smtp_reply_summary(r);
 }
 
 /* Sends a command and reads its reply. */
@@ -196,7 +231,7 @@ static enum smtp_status
 refused(struct smtp_session *s, const struct smtp_reply *r,
     enum smtp_status on5xx, char **cause, const char *what)
 {
-	char *text = smtp_reply_summary(r);
+	char *text = reply_text(s, r);
 	enum smtp_status st;
 
 	if (r->code >= 400 && r->code < 500)
@@ -436,7 +471,7 @@ authenticate(struct smtp_session *s, char **cause)
 		return st;
 	if (s->probe != NULL) {
 		free(s->probe->auth_reply);
-		s->probe->auth_reply = smtp_reply_summary(&r);
+		s->probe->auth_reply = reply_text(s, &r);
 		s->probe->auth_ok = r.code == 235;
 	}
 	if (r.code == 334) {
@@ -621,14 +656,36 @@ reset_reply(struct smtp_session *s, char **cause)
 }
 
 /*
+ * A reply that neither refuses (4xx, 5xx) nor does what the command asked
+ * (what the command expects): the server is out of step, so nothing it
+ * said settles a recipient, and the session ends.
+ */
+static enum smtp_status
+out_of_step(struct smtp_session *s, const struct smtp_reply *r,
+    const char *expected, char **cause)
+{
+	char *text = reply_text(s, r);
+
+	fail(s, SMTP_ERR_PROTOCOL, cause, "the server answered %s where %s "
+	    "or a refusal belongs; the message was not delivered", text,
+	    expected);
+	free(text);
+	s->state = SMTP_STATE_CLOSED;
+	return SMTP_ERR_PROTOCOL;
+}
+
+/*
  * The reply to the end of the data settles every recipient of the
- * transaction that the server took.  Leaves the reply in result.
+ * transaction that the server took, and only that reply does.  Leaves
+ * the reply in result.
  */
 static enum smtp_status
 finish_data(struct smtp_session *s, const struct smtp_reply *r,
     struct smtp_result *result, size_t first, size_t n, size_t accepted,
     char **cause)
 {
+	if (r->code / 100 == 3)
+		return out_of_step(s, r, "2xx", cause);
 	free(result->reply);
 	result->code = r->code;
 	result->reply = smtp_reply_summary(r);
@@ -661,7 +718,8 @@ settle_pending(struct smtp_session *s)
 	if ((st = read_reply(s, &r, &pd->cause)) == SMTP_OK) {
 		st = finish_data(s, &r, pd->result, pd->first, pd->n,
 		    pd->accepted, &pd->cause);
-		s->state = state;
+		if (s->state != SMTP_STATE_CLOSED)
+			s->state = state;
 	}
 	smtp_reply_clear(&r);
 	pd->status = st;
@@ -834,7 +892,12 @@ transaction(struct smtp_session *s, const char *from, const char *const *rcpt,
 		    first_refusal ? first_refusal : "no recipient");
 	}
 	if (r.code != 354) {
-		/* It settles the recipients taken, as a reply to data would. */
+		if (r.code < 400) {
+			st = out_of_step(s, &r, "354", cause);
+			smtp_reply_clear(&r);
+			return st;
+		}
+		/* A refusal settles the recipients taken, as at the end. */
 		for (size_t i = 0; i < n; i++) {
 			if (result->rcpt[first + i].code / 100 == 2)
 				result->rcpt[first + i].final = r.code;
@@ -867,7 +930,8 @@ transaction(struct smtp_session *s, const char *from, const char *const *rcpt,
 		return st;
 	st = finish_data(s, &r, result, first, n, accepted, cause);
 	smtp_reply_clear(&r);
-	s->state = SMTP_STATE_READY;
+	if (s->state != SMTP_STATE_CLOSED)
+		s->state = SMTP_STATE_READY;
 	s->rset_due = true;
 	return st;
 

@@ -18,7 +18,8 @@ struct tls_params {
 	const char	*ca_file;	/* NULL: the system trust store */
 	const char	*fingerprint;	/* "sha256:<64 hex>": pins the leaf */
 	bool		 tls13_only;	/* tls_min 1.3; otherwise 1.2 */
-	int		 timeout;	/* seconds for the handshake */
+	int		 timeout;	/* seconds for the whole handshake
+					   (engine/deadline.h) */
 };
 
 /* What the handshake found, for logs and probe.  Strings are owned. */
@@ -52,21 +53,21 @@ struct tls_session;
  * without freeing (tls_info_clear() it either way).  Verification is done
  * before this returns, so the caller sends nothing to a refused server.
  * A fingerprint is enforced whenever set, whatever verify says.  A
- * timeout <= 0 here or below means no limit.
+ * timeout <= 0 means no limit.
  */
 int	 tls_session_start(int fd, const struct tls_params *p,
 	     struct tls_session **out, struct tls_info *info, char **cause);
 /*
- * Like read(2)/write(2) on the session; they wait (poll) up to timeout
- * seconds.  read returns 0 when the server closes, with or without
+ * Like read(2)/write(2) on the session; they wait (poll) until deadline
+ * (engine/deadline.h; -1: no limit).  read returns 0 when the server closes, with or without
  * close_notify (SMTP frames its replies, so truncation shows there), -1
  * with *cause on error or time-out (errno ETIMEDOUT for the latter).
  * write sends all of buf or fails.
  */
 ssize_t	 tls_session_read(struct tls_session *t, void *buf, size_t len,
-	     int timeout, char **cause);
+	     long long deadline, char **cause);
 int	 tls_session_write(struct tls_session *t, const void *buf, size_t len,
-	     int timeout, char **cause);
+	     long long deadline, char **cause);
 /* Bytes already decrypted and waiting inside the TLS layer. */
 size_t	 tls_session_pending(struct tls_session *t);
 /* Sends close_notify (best effort) and frees.  NULL is a no-op. */

@@ -31,6 +31,7 @@
 #include <gnutls/x509.h>
 
 #include "core/xmalloc.h"
+#include "engine/deadline.h"
 
 /* The floor is explicit: GnuTLS's NORMAL on Debian 12 still has TLS 1.0/1.1. */
 #define PRIORITY_TLS12	"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
@@ -70,25 +71,6 @@ set_cause(char **cause, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* Milliseconds on the monotonic clock. */
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* A deadline timeout seconds from now; -1 (none) if timeout <= 0. */
-static long long
-deadline_in(int timeout)
-{
-	if (timeout <= 0)
-		return -1;
-	return now_ms() + (long long)timeout * 1000;
-}
-
 /*
  * Waits until the socket is ready the way GnuTLS last wanted it.  Returns 0
  * when ready, TLS_ERR_TIMEOUT at the deadline, TLS_ERR_IO if poll fails.
@@ -97,20 +79,13 @@ static int
 wait_ready(struct tls_session *t, long long deadline, char **cause)
 {
 	struct pollfd pfd;
-	long long left;
 	int n;
 
 	pfd.fd = t->fd;
 	pfd.events = gnutls_record_get_direction(t->session) ? POLLOUT : POLLIN;
 	for (;;) {
-		if (deadline == -1)
-			left = -1;
-		else if ((left = deadline - now_ms()) < 0)
-			left = 0;
-		else if (left > INT_MAX)
-			left = INT_MAX;
 		pfd.revents = 0;
-		n = poll(&pfd, 1, (int)left);
+		n = poll(&pfd, 1, deadline_poll_ms(deadline));
 		if (n > 0)
 			return 0;
 		if (n == 0) {
@@ -368,7 +343,7 @@ status_reason(struct tls_session *t, unsigned int status)
 static void
 goodbye(struct tls_session *t, bool refuse)
 {
-	long long deadline = now_ms() + GOODBYE_MS;
+	long long deadline = deadline_now() + GOODBYE_MS;
 	int ret;
 
 	for (;;) {
@@ -404,7 +379,7 @@ session_free(struct tls_session *t, bool refuse)
 static int
 handshake(struct tls_session *t, int timeout, char **cause)
 {
-	long long deadline = deadline_in(timeout);
+	long long deadline = deadline_after(timeout);
 	char *why;
 	int ret, rc, alert;
 
@@ -617,10 +592,9 @@ fail:
 }
 
 ssize_t
-tls_session_read(struct tls_session *t, void *buf, size_t len, int timeout,
-    char **cause)
+tls_session_read(struct tls_session *t, void *buf, size_t len,
+    long long deadline, char **cause)
 {
-	long long deadline = deadline_in(timeout);
 	ssize_t n;
 	char *why;
 	int rc;
@@ -635,8 +609,8 @@ tls_session_read(struct tls_session *t, void *buf, size_t len, int timeout,
 		case GNUTLS_E_AGAIN:
 			rc = wait_ready(t, deadline, cause);
 			if (rc == TLS_ERR_TIMEOUT) {
-				set_cause(cause, "no data from %s within %d s",
-				    t->host, timeout);
+				set_cause(cause, "no data from %s in time",
+				    t->host);
 				errno = ETIMEDOUT;
 			}
 			if (rc != 0)
@@ -664,9 +638,8 @@ tls_session_read(struct tls_session *t, void *buf, size_t len, int timeout,
 
 int
 tls_session_write(struct tls_session *t, const void *buf, size_t len,
-    int timeout, char **cause)
+    long long deadline, char **cause)
 {
-	long long deadline = deadline_in(timeout);
 	const char *p = buf;
 	ssize_t n;
 	char *why;
@@ -683,8 +656,8 @@ tls_session_write(struct tls_session *t, const void *buf, size_t len,
 		if (n == GNUTLS_E_AGAIN) {
 			rc = wait_ready(t, deadline, cause);
 			if (rc == TLS_ERR_TIMEOUT) {
-				set_cause(cause, "could not write to %s within "
-				    "%d s", t->host, timeout);
+				set_cause(cause, "could not write to %s in "
+				    "time", t->host);
 				errno = ETIMEDOUT;
 			}
 			if (rc != 0)

@@ -1370,7 +1370,8 @@ Test(engine, auth_535)
 	    "username=" USER, "allow_plain_auth_without_tls=true", NULL });
 	r = send_b();
 	expect_exit(&r, EXIT_NOPERM);
-	expect_err(&r, "authentication credentials invalid");
+	/* The code and status, never the text of a reply to AUTH. */
+	expect_err(&r, "535 5.7.8 (reply text not shown)");
 	expect_no_secret(&r, "Wr0ng-P4ss");
 	tu_run_free(&r);
 	cr_assert_eq(log_count("MAIL"), 0);
@@ -1385,7 +1386,8 @@ Test(engine, auth_535_login)
 	    "username=" USER, "allow_plain_auth_without_tls=true", NULL });
 	r = send_b();
 	expect_exit(&r, EXIT_NOPERM);
-	expect_err(&r, "authentication credentials invalid");
+	/* The code and status, never the text of a reply to AUTH. */
+	expect_err(&r, "535 5.7.8 (reply text not shown)");
 	expect_no_secret(&r, "Wr0ng-L0gin");
 	tu_run_free(&r);
 	cr_assert_eq(log_count("MAIL"), 0);
@@ -1507,7 +1509,7 @@ Test(engine, tls11_only_refused)
 
 Test(engine, alt_host_when_main_is_down)
 {
-	int dead = tu_free_port(), port = serve("smtpd.py", NULL);
+	int dead = tu_refused_port(), port = serve("smtpd.py", NULL);
 	struct tu_run r;
 
 	profile("p", NULL, "host=127.0.0.1", tu_fmt("port=%d", dead), "tls=none",
@@ -1523,7 +1525,7 @@ Test(engine, alt_host_when_main_is_down)
 /* The log line names the server the attempt failed at. */
 Test(engine, alt_host_failure_is_logged_with_its_server)
 {
-	int dead = tu_free_port(), port;
+	int dead = tu_refused_port(), port;
 	struct tu_run r;
 
 	port = serve("smtpd.py", "--mode", "implicit", "--cert",
@@ -1541,7 +1543,7 @@ Test(engine, alt_host_failure_is_logged_with_its_server)
 
 Test(engine, every_host_down)
 {
-	int dead = tu_free_port(), dead2 = tu_free_port();
+	int dead = tu_refused_port(), dead2 = tu_refused_port();
 	struct tu_run r;
 
 	profile("p", NULL, "host=127.0.0.1", tu_fmt("port=%d", dead), "tls=none",
@@ -2156,7 +2158,7 @@ Test(engine, message_line_too_long)
 static void
 dead_profile(const char *k1, const char *k2)
 {
-	profile("p", NULL, "host=127.0.0.1", tu_fmt("port=%d", tu_free_port()),
+	profile("p", NULL, "host=127.0.0.1", tu_fmt("port=%d", tu_refused_port()),
 	    "tls=none", k1 ? k1 : "timeout=5", k2 ? k2 : "retries=0", NULL);
 }
 
