@@ -5,8 +5,8 @@
  * data is never a syscall per line); TCP_NODELAY is set because SMTP is a
  * conversation of small commands, where Nagle's algorithm only adds delay.
  * Every wait is a poll(2) bounded by a deadline (engine/deadline.h): the
- * profile's timeout bounds a whole reply, a whole flush and each connect,
- * so a peer that trickles bytes cannot stretch it.  Sent bytes are wiped
+ * profile's timeout bounds a whole reply, each 64 KiB written and each
+ * connect, so a peer that trickles bytes cannot stretch it.  Sent bytes are wiped
  * from the buffer, since AUTH commands pass through it.
  */
 #include "engine/conn.h"
@@ -296,9 +296,9 @@ conn_unread(const struct conn *c)
 	return c->rlen - c->roff + (c->tls ? tls_session_pending(c->tls) : 0);
 }
 
-/* Writes all of buf now, within the timeout for the whole of it. */
+/* Writes all of buf (at most WBUF_SIZE bytes) now, within the timeout. */
 static int
-write_all(struct conn *c, const char *buf, size_t len, char **cause)
+write_chunk(struct conn *c, const char *buf, size_t len, char **cause)
 {
 	long long deadline = deadline_after(c->timeout);
 
@@ -342,6 +342,26 @@ timeout:
 	*cause = xasprintf("%s did not take %zu bytes within %d s", c->peer,
 	    len, c->timeout);
 	return CONN_ERR_TIMEOUT;
+}
+
+/*
+ * Writes all of buf now, WBUF_SIZE bytes at a time, each within the
+ * timeout: a large message may take as long as it needs on a slow link,
+ * while a peer that stops reading ends it.
+ */
+static int
+write_all(struct conn *c, const char *buf, size_t len, char **cause)
+{
+	while (len > 0) {
+		size_t n = len < WBUF_SIZE ? len : WBUF_SIZE;
+		int rc;
+
+		if ((rc = write_chunk(c, buf, n, cause)) != CONN_OK)
+			return rc;
+		buf += n;
+		len -= n;
+	}
+	return CONN_OK;
 }
 
 int

@@ -1,8 +1,8 @@
 /*
  * engine/deadline.h: the time limits of network operations, as deadlines
  * on CLOCK_MONOTONIC in milliseconds.  A profile's timeout bounds each
- * whole operation (a reply, a handshake, a flush), not the gap between two
- * bytes, so a server that drips a byte at a time still ends it.
+ * whole operation (a reply, a handshake, 64 KiB written), not the gap
+ * between two bytes, so a server that drips a byte at a time still ends it.
  *
  * deadline_stop() caps every deadline made afterwards as well: once the
  * daemon is told to stop, no operation runs longer than its timeout from
