@@ -9,7 +9,7 @@ Standard library only (socket, ssl, threads); run with /usr/bin/python3.
 Usage:
   badsmtp.py --scenario NAME --port N|0 [--host 127.0.0.1]
              [--cert FILE --key FILE] [--implicit] [--log FILE]
-             [--length N]
+             [--length N] [--drip-ms N]
 
 Prints exactly one line "PORT <n>" to stdout once listening; serves any number
 of connections, one thread each; SIGTERM or SIGINT stops it (exit 0).
@@ -50,6 +50,18 @@ Scenarios (the one fault each):
                   Python's ssl with minimum TLSv1, maximum TLSv1_1 and
                   ciphers "DEFAULT:@SECLEVEL=0" (OpenSSL 3 refuses them at its
                   default security level); after the handshake, normal.
+  data-250        DATA -> "250 2.0.0 OK" instead of 354 (then normal)
+  data-close      354 to DATA, reads the data, closes without a reply
+  data-noread     354 to DATA, then reads nothing more (and answers nothing)
+  auth-echo       every reply to AUTH and to its continuation lines echoes
+                  what the client sent: "334 <line>", then
+                  "535-5.7.8 you sent <line>" / "535 5.7.8 <AUTH line>"
+  auth-echo-long  AUTH -> one invalid reply line (longer than 512 octets)
+                  that starts with what the client sent
+  drip            the reply to the end of data, "250 2.0.0 " and --length
+                  'x's, one byte every --drip-ms (default 100) ms
+  drip-tls        no SMTP: a TLS record header, then one byte every
+                  --drip-ms ms, forever (for the handshake's time limit)
 """
 
 import argparse
@@ -58,12 +70,15 @@ import socket
 import ssl
 import sys
 import threading
+import time
 import warnings
 
 SCENARIOS = [
     "normal", "no-starttls", "starttls-454", "starttls-502", "starttls-354",
     "starttls-inject", "greeting-421", "long-line", "data-stall",
     "close-mid-reply", "auth-535", "rcpt-451", "mail-550", "tls11-only",
+    "data-250", "data-close", "data-noread", "auth-echo", "auth-echo-long",
+    "drip", "drip-tls",
 ]
 
 
@@ -87,6 +102,11 @@ class Session:
 
     def reply(self, *lines):
         self.send(b"".join(line.encode() + b"\r\n" for line in lines))
+
+    def drip(self, data):
+        for i in range(len(data)):
+            self.send(data[i:i + 1])
+            time.sleep(self.opts.drip_ms / 1000)
 
     def readline(self):
         while b"\n" not in self.buf:
@@ -117,6 +137,11 @@ class Session:
     # The session -------------------------------------------------------
     def run(self):
         try:
+            if self.sc == "drip-tls":
+                # A handshake record of 16 KiB announced, then a trickle.
+                self.send(b"\x16\x03\x03\x40\x00")
+                while True:
+                    self.drip(b"\x00")
             if self.opts.implicit or self.sc == "tls11-only":
                 self.start_tls()
             if self.sc == "greeting-421":
@@ -184,7 +209,23 @@ class Session:
                 self.reply("220 2.0.0 go ahead")
             self.start_tls()
 
+    def auth_echo(self, arg):
+        """Echoes every line the client sends during AUTH."""
+        said = [arg.decode("latin-1")]
+        if self.sc == "auth-echo-long":
+            self.reply("535 " + said[0] + "x" * 600)
+            return
+        for _ in range(2):
+            self.reply("334 " + said[-1])
+            said.append(self.logged_line().decode("latin-1"))
+            if said[-1] == "*":
+                break
+        self.reply("535-5.7.8 you sent " + said[-1],
+                   "535 5.7.8 " + said[0])
+
     def cmd_AUTH(self, arg):
+        if self.sc in ("auth-echo", "auth-echo-long"):
+            return self.auth_echo(arg)
         parts = arg.split()
         mech = parts[0].upper() if parts else b""
         if mech == b"LOGIN":
@@ -217,12 +258,23 @@ class Session:
             self.reply("250 2.1.5 OK")
 
     def cmd_DATA(self, arg):
+        if self.sc == "data-250":
+            self.reply("250 2.0.0 OK")
+            return
         self.reply("354 end data with <CR><LF>.<CR><LF>")
+        if self.sc == "data-noread":
+            while True:         # the client's writes fill the buffers
+                time.sleep(1)
         while self.readline() != b".":
             pass
         if self.sc == "data-stall":
             while True:         # read on, answer nothing, until the client goes
                 self.readline()
+        if self.sc == "data-close":
+            raise Closed()
+        if self.sc == "drip":
+            self.drip(b"250 2.0.0 " + b"x" * self.opts.length + b"\r\n")
+            return
         self.reply("250 2.0.0 queued")
 
     def cmd_RSET(self, arg):
@@ -261,6 +313,7 @@ def main():
     p.add_argument("--implicit", action="store_true")
     p.add_argument("--log")
     p.add_argument("--length", type=int, default=10000)
+    p.add_argument("--drip-ms", type=int, default=100)
     opts = p.parse_args()
     if (opts.implicit or opts.scenario in ("tls11-only", "starttls-inject")) \
             and not (opts.cert and opts.key):
