@@ -41,4 +41,17 @@ ui_key_is_char(int key)
 	    !(key >= 0x80 && key < 0xa0);
 }
 
+/*
+ * Whether key acts while the terminal is too small to show the screen:
+ * a resize, F10 (which quits, asking first as it does at full size) and,
+ * while a question is open (the view shows it in the room there is), the
+ * keys that answer it.  Every other key is dropped: nothing the
+ * administrator cannot see may change.
+ */
+static inline bool
+ui_key_acts_hidden(int key, bool question_open)
+{
+	return key == UI_KEY_RESIZE || key == UI_KEY_F10 || question_open;
+}
+
 #endif

@@ -594,7 +594,9 @@ ui_smtp_key(struct ui_smtp *m, int key)
 		return true;
 	}
 	if (m->report.active) {
-		if (key == UI_KEY_ESC && m->report.running)
+		if (key == UI_KEY_F10)
+			guard(m, UI_REQ_QUIT, NULL, false);
+		else if (key == UI_KEY_ESC && m->report.running)
 			queue(m, UI_REQ_CANCEL_TEST, NULL);
 		else if (key == UI_KEY_ESC || key == UI_KEY_ENTER)
 			ui_report_clear(&m->report);
@@ -649,6 +651,14 @@ ui_smtp_key(struct ui_smtp *m, int key)
 	else if (r == UI_FORM_REFUSED)
 		message(m, true, m->form.fields[m->form.focus].error);
 	return r != UI_FORM_IGNORED;
+}
+
+bool
+ui_smtp_key_hidden(struct ui_smtp *m, int key)
+{
+	if (!ui_key_acts_hidden(key, m->prompt.active))
+		return false;
+	return ui_smtp_key(m, key);
 }
 
 /* Results */
@@ -811,8 +821,8 @@ ui_smtp_keys_help(const struct ui_smtp *m)
 		return "Left/Right choose  Enter answer  Esc cancel";
 	if (m->report.active)
 		return m->report.running ?
-		    "Up/Down scroll  Esc cancel the test" :
-		    "Up/Down/PgUp/PgDn scroll  Esc close";
+		    "Up/Down scroll  Esc cancel the test  F10 quit" :
+		    "Up/Down/PgUp/PgDn scroll  Esc close  F10 quit";
 	switch (fl->type) {
 	case UI_FIELD_LIST:
 		return "Up/Down select  Enter edit  Ins add  Del delete  "

@@ -120,14 +120,21 @@ void	 ui_smtp_open(struct ui_smtp *m, const struct smtp_settings *settings);
 void	 ui_smtp_close(struct ui_smtp *m);
 
 /*
- * Keys.  Everywhere: F1 help for the focused field, F10 quit and Esc back
- * (both ask first when there are unsaved changes).  The form: see
+ * Keys.  Everywhere: F1 help for the focused field, F10 quit (also from
+ * the Test report) and Esc back (both ask first when there are unsaved
+ * changes).  The form: see
  * ui_form_key().  On the profile list: Up/Down/PgUp/PgDn/Home/End move,
  * Enter edits the selected profile, Insert or '+' adds one, Delete or '-'
  * deletes it (asks).  Prompts, the Advanced dialog and the Test report
  * take the keys while they are open.  Returns true if a redraw is due.
  */
 bool	 ui_smtp_key(struct ui_smtp *m, int key);
+/*
+ * A key while the terminal is too small to show the screen: only those
+ * ui_key_acts_hidden() lets through act, as ui_smtp_key() has them act;
+ * the others change nothing.  Returns true if a redraw is due.
+ */
+bool	 ui_smtp_key_hidden(struct ui_smtp *m, int key);
 /* Pops the next request into *out; false when there is none. */
 bool	 ui_smtp_request(struct ui_smtp *m, struct ui_request *out);
 

@@ -775,3 +775,76 @@ Test(smtp, advanced_changes_are_not_dropped_silently)
 	cr_assert_not(ui_smtp_dirty(&m));
 	ui_smtp_close(&m);
 }
+
+/*
+ * The terminal too small to show the screen: keys for the hidden form
+ * change nothing; F10 asks as at full size, and the question answers.
+ */
+Test(smtp, hidden_screen_takes_only_f10_and_the_answers)
+{
+	static const int ignored[] = { 'x', UI_KEY_ESC, UI_KEY_TAB,
+	    UI_KEY_BTAB, UI_KEY_ENTER, UI_KEY_DOWN, UI_KEY_BACKSPACE,
+	    UI_KEY_DELETE, UI_KEY_INSERT, UI_KEY_F1, ' ' };
+	struct ui_smtp m;
+	struct ui_request r;
+
+	open_two(&m);
+	focus(&m.form, PROFILE_KEY_COMMENT);
+	type(smtp_key, &m, "kept");
+	for (size_t i = 0; i < sizeof ignored / sizeof ignored[0]; i++)
+		cr_assert_not(ui_smtp_key_hidden(&m, ignored[i]),
+		    "key %#x acted", ignored[i]);
+	cr_assert_str_eq(ui_form_field(&m.form, PROFILE_KEY_COMMENT)->text,
+	    "kept");
+	cr_assert_eq(ui_form_focus_id(&m.form), PROFILE_KEY_COMMENT);
+	cr_assert_not(m.prompt.active);
+	no_request(&m);
+	cr_assert(ui_smtp_key_hidden(&m, UI_KEY_RESIZE));
+	/* F10 asks; the answers act; Cancel keeps the typing. */
+	cr_assert(ui_smtp_key_hidden(&m, UI_KEY_F10));
+	cr_assert(m.prompt.active);
+	cr_assert_eq(m.prompt.kind, UI_SMTP_PROMPT_UNSAVED);
+	cr_assert(ui_smtp_key_hidden(&m, UI_KEY_RIGHT));
+	cr_assert_eq(m.prompt.sel, 1);
+	cr_assert(ui_smtp_key_hidden(&m, 'c'));
+	cr_assert_not(m.prompt.active);
+	no_request(&m);
+	cr_assert_str_eq(ui_form_field(&m.form, PROFILE_KEY_COMMENT)->text,
+	    "kept");
+	/* Save, then the quit goes on. */
+	ui_smtp_key_hidden(&m, UI_KEY_F10);
+	ui_smtp_key_hidden(&m, 's');
+	r = pop(&m, UI_REQ_SAVE);
+	cr_assert_str_eq(r.profile->comment, "kept");
+	ui_smtp_saved(&m, UI_RESULT_OK, 4, NULL);
+	pop(&m, UI_REQ_QUIT);
+	/* Nothing unsaved: F10 quits at once. */
+	ui_smtp_key_hidden(&m, UI_KEY_F10);
+	cr_assert_not(m.prompt.active);
+	pop(&m, UI_REQ_QUIT);
+	ui_smtp_close(&m);
+}
+
+/* F10 quits from the Test report too, asking first like everywhere. */
+Test(smtp, f10_from_the_test_report)
+{
+	struct ui_smtp m;
+
+	open_two(&m);
+	focus(&m.form, PROFILE_KEY_COMMENT);
+	type(smtp_key, &m, "c");
+	focus(&m.form, UI_SMTP_TEST);
+	ui_smtp_key(&m, UI_KEY_ENTER);
+	pop(&m, UI_REQ_RUN_TEST);
+	cr_assert(m.report.running);
+	cr_assert_not_null(strstr(ui_smtp_keys_help(&m), "F10 quit"));
+	ui_smtp_key(&m, UI_KEY_F10);
+	cr_assert_eq(m.prompt.kind, UI_SMTP_PROMPT_UNSAVED);
+	ui_smtp_key(&m, UI_KEY_ESC);		/* Cancel: the report stays */
+	cr_assert(m.report.active);
+	no_request(&m);
+	ui_smtp_key(&m, UI_KEY_F10);
+	ui_smtp_key(&m, 'd');
+	pop(&m, UI_REQ_QUIT);
+	ui_smtp_close(&m);
+}

@@ -316,6 +316,43 @@ Test(views, too_small_says_so)
 	profile_free(p);
 }
 
+/*
+ * A question open on a terminal too small for the screen is shown in the
+ * room there is, so that it can be read and answered: its answers always,
+ * its text as far as it fits, the notice if there is room left.
+ */
+Test(views, too_small_shows_the_open_question)
+{
+	static const char *const answers[] = { "[ Save ]", "[ Discard ]",
+	    "[ Cancel ]" };
+	struct profile *p = profile("relay", NULL);
+	struct ui_smtp *s = smtp_with(p);
+	WINDOW *w = win(59, 19);
+
+	s->form.focus = ui_form_find(&s->form, PROFILE_KEY_COMMENT);
+	ui_smtp_key(s, 'x');
+	ui_smtp_key_hidden(s, UI_KEY_F10);
+	cr_assert(s->prompt.active);
+	view_smtp_draw(w, s);
+	assert_shows(w, "terminal too small (need 60x20)");
+	assert_shows(w, "Profile 'relay' has unsaved changes.");
+	for (size_t i = 0; i < 3; i++)
+		assert_shows(w, answers[i]);
+	assert_hides(w, "Host:");
+	assert_hides(w, "F10 quits");
+	delwin(w);
+	/* 20x4: one answer a row, the start of the question above them. */
+	w = win(20, 4);
+	view_smtp_draw(w, s);
+	for (size_t i = 0; i < 3; i++)
+		assert_shows(w, answers[i]);
+	assert_shows(w, "Profile 'relay'");
+	assert_hides(w, "too small");
+	delwin(w);
+	smtp_free(s);
+	profile_free(p);
+}
+
 /* The SMTP screen */
 
 static void

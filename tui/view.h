@@ -6,7 +6,9 @@
  * Text from the store goes through text_escape() before it is drawn.
  * Layout: breadcrumb on the top row, a message line and a status line
  * (what the keys do here) on the two bottom rows.  Usable down to
- * VIEW_MIN_COLS x VIEW_MIN_ROWS; below that view_too_small() says so.
+ * VIEW_MIN_COLS x VIEW_MIN_ROWS; below that view_too_small() says so
+ * instead, and the loop lets only the keys that act there through
+ * (ui_key_acts_hidden()).
  */
 #ifndef GWSMTP_TUI_VIEW_H
 #define GWSMTP_TUI_VIEW_H
@@ -28,7 +30,12 @@
  */
 void	 view_setup(bool utf8);
 bool	 view_fits(WINDOW *w);
-void	 view_too_small(WINDOW *w);
+/*
+ * The screen of a terminal too small for the views: says so and that F10
+ * quits; with an open question (NULL: none), shows that instead, in the
+ * room there is: all its answers, then its text as far as it fits.
+ */
+void	 view_too_small(WINDOW *w, const struct ui_prompt *question);
 
 void	 view_menu_draw(WINDOW *w, const struct ui_menu *m);
 /*

@@ -16,7 +16,7 @@ view_menu_draw(WINDOW *w, const struct ui_menu *m)
 
 	werase(w);
 	if (!view_fits(w)) {
-		view_too_small(w);
+		view_too_small(w, NULL);
 		return;
 	}
 	crumb = ui_menu_breadcrumb(m);

@@ -195,7 +195,7 @@ view_smtp_draw(WINDOW *w, struct ui_smtp *m)
 
 	werase(w);
 	if (!view_fits(w)) {
-		view_too_small(w);
+		view_too_small(w, m->prompt.active ? &m->prompt : NULL);
 		curs_set(0);
 		return;
 	}

@@ -64,18 +64,6 @@ view_fits(WINDOW *w)
 	return getmaxy(w) >= VIEW_MIN_ROWS && getmaxx(w) >= VIEW_MIN_COLS;
 }
 
-void
-view_too_small(WINDOW *w)
-{
-	char buf[80];
-
-	werase(w);
-	snprintf(buf, sizeof buf, "terminal too small (need %dx%d)",
-	    VIEW_MIN_COLS, VIEW_MIN_ROWS);
-	mvwaddnstr(w, 0, 0, buf, getmaxx(w));
-	if (getmaxy(w) > 1)
-		mvwaddnstr(w, 1, 0, "F10 quits", getmaxx(w));
-}
 
 /*
  * Display columns of the character at s (*len receives its bytes).  A
@@ -381,31 +369,74 @@ vu_field(WINDOW *w, int y, int x, const struct ui_field *f, bool focused,
 	}
 }
 
-void
-vu_prompt(WINDOW *w, const struct ui_prompt *p, const char *title)
-{
-	int H = getmaxy(w), W = getmaxx(w);
-	int bw = W - 8 < 70 ? W - 8 : 70, tw = bw - 4;
-	char *lines[16];
-	int nl = 0, bh, by, bx, x;
-	const char *s = p->text;
+#define WRAP_MAX	16
 
-	/* Wrap at spaces and newlines into at most 16 lines. */
-	while (*s != '\0' && nl < 16) {
+/*
+ * Splits s at spaces and newlines into at most WRAP_MAX lines of at most
+ * cols bytes each (a word longer than that is cut).  Returns how many;
+ * each line is the caller's to free.
+ */
+static int
+wrap(const char *s, int cols, char **lines)
+{
+	int nl = 0;
+
+	if (cols < 1)
+		cols = 1;
+	while (*s != '\0' && nl < WRAP_MAX) {
 		size_t len = strcspn(s, "\n"), cut = len;
 
-		if ((int)len > tw) {
-			cut = (size_t)tw;
+		if ((int)len > cols) {
+			cut = (size_t)cols;
 			while (cut > 0 && s[cut] != ' ')
 				cut--;
 			if (cut == 0)
-				cut = (size_t)tw;
+				cut = (size_t)cols;
 		}
 		lines[nl++] = strndup(s, cut);
 		s += cut;
 		if (*s == ' ' || *s == '\n')
 			s++;
 	}
+	return nl;
+}
+
+/*
+ * The answers as "[ Save ]" buttons from y,x, two blanks apart, a button
+ * that would pass cols columns going to the next row.  Draws them only if
+ * draw; returns the rows they take either way.
+ */
+static int
+put_answers(WINDOW *w, const struct ui_prompt *p, int y, int x, int cols,
+    bool draw)
+{
+	int rows = 1, c = 0, bw;
+
+	for (size_t i = 0; i < p->n; i++) {
+		char buf[64];
+
+		snprintf(buf, sizeof buf, "[ %s ]", p->answers[i]);
+		bw = (int)strlen(buf);
+		if (c > 0 && c + bw > cols) {
+			rows++;
+			c = 0;
+		}
+		if (draw)
+			vu_put(w, y + rows - 1, x + c, buf, cols - c,
+			    i == p->sel ? vu_attr(VS_FOCUS) : A_BOLD);
+		c += bw + 2;
+	}
+	return rows;
+}
+
+void
+vu_prompt(WINDOW *w, const struct ui_prompt *p, const char *title)
+{
+	int H = getmaxy(w), W = getmaxx(w);
+	int bw = W - 8 < 70 ? W - 8 : 70, tw = bw - 4;
+	char *lines[WRAP_MAX];
+	int nl = wrap(p->text, tw, lines), bh, by, bx;
+
 	bh = nl + 4;
 	if (bh > H - 2)
 		bh = H - 2;
@@ -417,13 +448,38 @@ vu_prompt(WINDOW *w, const struct ui_prompt *p, const char *title)
 			vu_put(w, by + 1 + i, bx + 2, lines[i], tw, A_NORMAL);
 		free(lines[i]);
 	}
-	x = bx + 2;
-	for (size_t i = 0; i < p->n; i++) {
-		char buf[64];
+	put_answers(w, p, by + bh - 2, bx + 2, bw - 3, true);
+}
 
-		snprintf(buf, sizeof buf, "[ %s ]", p->answers[i]);
-		vu_put(w, by + bh - 2, x, buf, bw - (x - bx) - 1,
-		    i == p->sel ? vu_attr(VS_FOCUS) : A_BOLD);
-		x += (int)strlen(buf) + 2;
+void
+view_too_small(WINDOW *w, const struct ui_prompt *question)
+{
+	int H = getmaxy(w), W = getmaxx(w), y = 0, nl, room;
+	char notice[80], *lines[WRAP_MAX];
+
+	werase(w);
+	snprintf(notice, sizeof notice, "terminal too small (need %dx%d)",
+	    VIEW_MIN_COLS, VIEW_MIN_ROWS);
+	if (question == NULL) {
+		vu_put(w, 0, 0, notice, W, A_NORMAL);
+		if (H > 1)
+			vu_put(w, 1, 0, "F10 quits", W, A_NORMAL);
+		return;
 	}
+	/*
+	 * The open question, so that it can be answered here: its answers
+	 * always, then as much of its text as fits, then the notice.
+	 */
+	nl = wrap(question->text, W, lines);
+	room = H - put_answers(w, question, 0, 0, W, false);
+	if (room > nl) {
+		vu_put(w, y++, 0, notice, W, A_NORMAL);
+		room--;
+	}
+	for (int i = 0; i < nl; i++) {
+		if (i < room)
+			vu_put(w, y++, 0, lines[i], W, A_BOLD);
+		free(lines[i]);
+	}
+	put_answers(w, question, y, 0, W, true);
 }
