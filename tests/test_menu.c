@@ -634,8 +634,202 @@ Test(menu, too_small_says_so_and_f10_quits)
 	wait_for("Connectivity");
 	tu_tmux_resize(tm, 60, 19);
 	wait_for("terminal too small");
+	/* Keys for the hidden menu do nothing: not even Quit, Enter. */
+	tu_tmux_keys(tm, "q", "Enter", NULL);
+	tu_tmux_resize(tm, 80, 24);
+	wait_gone("terminal too small");
+	s = see(">  Connectivity");
+	cr_assert(tu_tmux_alive(tm), "gwadmin ended:\n%s", s);
+	free(s);
+	tu_tmux_resize(tm, 60, 19);
+	wait_for("terminal too small");
 	tu_tmux_keys(tm, "F10", NULL);
 	assert_exit0();
+}
+
+/* On relay's Host (edit_relay()): a "2" typed at its end, unsaved. */
+static void
+change_host(void)
+{
+	tu_tmux_keys(tm, "End", NULL);
+	tu_tmux_text(tm, "2");
+	wait_for("[mail.example.org2 ");
+}
+
+/* Cancel on the unsaved-changes question: still running, still edited. */
+static void
+cancel_keeps_the_change(void)
+{
+	char *s;
+
+	tu_tmux_keys(tm, "Escape", NULL);
+	wait_gone("has unsaved changes");
+	s = see(">Host:");
+	cr_assert(strstr(s, "[mail.example.org2 "), "%s", s);
+	cr_assert(tu_tmux_alive(tm), "%s", s);
+	free(s);
+}
+
+/* gwadmin ended well, and the changed host is in the store. */
+static void
+assert_exit0_host_saved(void)
+{
+	char *out;
+
+	assert_exit0();
+	out = export_of(db);
+	cr_assert(strstr(out, "\"host\": \"mail.example.org2\","), "%s", out);
+	free(out);
+}
+
+/*
+ * On the "terminal too small" screen keys for the hidden form change
+ * nothing, and F10 asks before unsaved changes go, in a question shown
+ * and answered on the small screen.
+ */
+Test(menu, too_small_keeps_the_form_and_f10_asks)
+{
+	char *s;
+
+	seed_relay();
+	menu_open(80, 24);
+	to_smtp();
+	edit_relay();
+	change_host();
+	tu_tmux_resize(tm, 59, 19);
+	wait_for("terminal too small");
+	tu_tmux_text(tm, "xyz");
+	tu_tmux_keys(tm, "BSpace", "Tab", "Escape", "Enter", NULL);
+	tu_tmux_keys(tm, "F10", NULL);
+	s = see("Profile 'relay' has unsaved changes.");
+	cr_assert(strstr(s, "[ Save ]") && strstr(s, "[ Discard ]") &&
+	    strstr(s, "[ Cancel ]"), "%s", s);
+	cr_assert(tu_tmux_alive(tm), "%s", s);
+	free(s);
+	/* Full size again: the same question over the untouched form. */
+	tu_tmux_resize(tm, 80, 24);
+	wait_gone("terminal too small");
+	wait_for(CRUMB_SMTP);
+	s = see("Profile 'relay' has unsaved changes.");
+	cr_assert(strstr(s, "[mail.example.org2 "), "%s", s);
+	cr_assert_null(strstr(s, "xyz"), "keys went to the hidden form:\n%s",
+	    s);
+	free(s);
+	cancel_keeps_the_change();
+	/* Answered on the small screen: Save, then quit. */
+	tu_tmux_resize(tm, 40, 10);
+	wait_for("terminal too small");
+	tu_tmux_keys(tm, "F10", NULL);
+	wait_for("[ Discard ]");
+	tu_tmux_keys(tm, "s", NULL);
+	assert_exit0_host_saved();
+}
+
+/*
+ * Ctrl-C is F10: with unsaved changes it asks (the menu is not killed),
+ * Cancel keeps them, Save stores them.
+ */
+Test(menu, ctrl_c_asks_before_unsaved_changes_go)
+{
+	char *s;
+
+	seed_relay();
+	menu_open(80, 24);
+	to_smtp();
+	edit_relay();
+	change_host();
+	tu_tmux_keys(tm, "C-c", NULL);
+	s = see("Profile 'relay' has unsaved changes.");
+	cr_assert(tu_tmux_alive(tm), "%s", s);
+	free(s);
+	cancel_keeps_the_change();
+	tu_tmux_keys(tm, "C-c", NULL);
+	wait_for("has unsaved changes");
+	tu_tmux_keys(tm, "s", NULL);
+	assert_exit0_host_saved();
+}
+
+/* Ctrl-S is no flow control: the screen goes on following the keys. */
+Test(menu, ctrl_s_does_not_freeze_the_screen)
+{
+	seed_relay();
+	menu_open(80, 24);
+	to_smtp();
+	edit_relay();
+	tu_tmux_keys(tm, "C-s", NULL);
+	change_host();
+	tu_tmux_keys(tm, "C-s", "Tab", NULL);
+	wait_for(">Port:");
+	tu_tmux_keys(tm, "F10", NULL);
+	wait_for("has unsaved changes");
+	tu_tmux_keys(tm, "d", NULL);
+	assert_exit0();
+}
+
+/*
+ * gwadmin in a shell that records the terminal's modes (stty -g) before
+ * it and, once it has ended, prints stty -a and whether the modes are
+ * the same again: what an administrator back at the shell would check.  gwadmin's pid goes to
+ * pidfile (written before it runs: exec keeps the pid).
+ */
+static void
+menu_open_in_shell(const char *pidfile)
+{
+	static const char script[] =
+	    "p=$1; shift; before=$(stty -g); "
+	    "sh -c 'echo $$ >\"$0\" && exec \"$@\"' \"$p\" \"$@\"; s=$?; "
+	    "stty -a; if [ \"$(stty -g)\" = \"$before\" ]; then "
+	    "echo 'terminal: restored'; else echo 'terminal: changed'; fi; "
+	    "exit $s";
+	const char *argv[] = { "/bin/sh", "-c", script, "sh", pidfile,
+	    getenv("GWADMIN"), "--db", db, NULL };
+
+	cr_assert_not_null(argv[5], "GWADMIN is not set (run under meson)");
+	tm = tu_tmux_start(80, 24, argv);
+}
+
+/*
+ * While the menu runs Ctrl-S is a key (no freeze); however it ends (F10,
+ * Ctrl-C with nothing unsaved, SIGTERM, SIGHUP), the terminal is left as
+ * it was found: flow control and the interrupt key back.
+ */
+Test(menu, terminal_modes_restored_on_every_way_out)
+{
+	static const char *const ways[] = { "F10", "C-c", "SIGTERM",
+	    "SIGHUP" };
+	char *pidfile = xasprintf("%s/gwadmin.pid", dir), *s, *txt;
+
+	for (size_t i = 0; i < sizeof ways / sizeof ways[0]; i++) {
+		int st;
+
+		menu_open_in_shell(pidfile);
+		wait_for(">  Connectivity");
+		tu_tmux_keys(tm, "C-s", "Down", NULL);
+		wait_for(">  Quit");
+		if (strncmp(ways[i], "SIG", 3) != 0)
+			tu_tmux_keys(tm, ways[i], NULL);
+		else {
+			txt = tu_read_file(pidfile, NULL);
+			cr_assert_not_null(txt, "no %s", pidfile);
+			cr_assert_eq(kill(atoi(txt), strcmp(ways[i],
+			    "SIGTERM") == 0 ? SIGTERM : SIGHUP), 0, "kill %s",
+			    txt);
+			free(txt);
+		}
+		st = tu_tmux_wait_exit(tm, TO);
+		s = see("terminal: ");
+		cr_assert(strstr(s, "terminal: restored"), "after %s:\n%s",
+		    ways[i], s);
+		cr_assert(strstr(s, " ixon ") && strstr(s, "intr = ^C;"),
+		    "after %s:\n%s", ways[i], s);
+		if (strncmp(ways[i], "SIG", 3) != 0)
+			cr_assert_eq(st, 0, "%s: exit %d\n%s", ways[i], st, s);
+		free(s);
+		tu_tmux_stop(tm);
+		tm = NULL;
+		unlink(pidfile);
+	}
+	free(pidfile);
 }
 
 /*

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <curses.h>
@@ -67,6 +68,9 @@ map_key(int rc, wint_t ch)
 		return UI_KEY_NONE;
 	}
 	switch (ch) {
+	case 3:
+		/* Ctrl-C: F10, which asks before unsaved changes go. */
+		return UI_KEY_F10;
 	case '\n':
 	case '\r':
 		return UI_KEY_ENTER;
@@ -90,6 +94,55 @@ result_of(int status)
 	case STORE_NOT_FOUND:	return UI_RESULT_NOT_FOUND;
 	default:		return UI_RESULT_ERROR;
 	}
+}
+
+/*
+ * The terminal's modes as the menu found them, put back by the signals
+ * that end it without curses' help (curses' own handler ends it through
+ * endwin() on SIGINT and SIGTERM): SIGQUIT (Ctrl-\) and SIGHUP, caught
+ * only where they would have ended the program (not under nohup).  Only
+ * the modes: a shell after a quit has Ctrl-C, Ctrl-S and echo back.
+ */
+static struct termios tty_found;
+static const int fatal_signals[] = { SIGQUIT, SIGHUP };
+#define NFATAL	(sizeof fatal_signals / sizeof fatal_signals[0])
+static struct sigaction fatal_old[NFATAL];
+static bool fatal_caught[NFATAL];
+
+static void
+fatal_signal(int sig)
+{
+	/* Async-signal-safe; SA_RESETHAND: raise() then does what sig does. */
+	tcsetattr(STDOUT_FILENO, TCSANOW, &tty_found);
+	raise(sig);
+}
+
+static void
+fatal_signals_catch(void)
+{
+	struct sigaction sa;
+
+	if (tcgetattr(STDOUT_FILENO, &tty_found) != 0)
+		return;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = fatal_signal;
+	sa.sa_flags = SA_RESETHAND;
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < NFATAL; i++)
+		fatal_caught[i] = sigaction(fatal_signals[i], NULL,
+		    &fatal_old[i]) == 0 && fatal_old[i].sa_handler == SIG_DFL &&
+		    sigaction(fatal_signals[i], &sa, NULL) == 0;
+}
+
+/* Back to what they were (the menu's end, and the Test's child). */
+static void
+fatal_signals_restore(void)
+{
+	for (size_t i = 0; i < NFATAL; i++)
+		if (fatal_caught[i]) {
+			sigaction(fatal_signals[i], &fatal_old[i], NULL);
+			fatal_caught[i] = false;
+		}
 }
 
 /* Test: the probe runs in a child that writes its report to a pipe. */
@@ -133,6 +186,7 @@ test_start(struct loop *l, const struct profile *p)
 		enum smtp_status st;
 		FILE *fp;
 
+		fatal_signals_restore();
 		close(fds[0]);
 		if ((fp = fdopen(fds[1], "w")) == NULL)
 			_exit(1);
@@ -319,6 +373,8 @@ handle_key(struct loop *l, int key)
 	struct ui_request r;
 
 	if (!l->in_smtp) {
+		if (!view_fits(stdscr) && !ui_key_acts_hidden(key, false))
+			return;
 		switch (ui_menu_key(&l->menu, key)) {
 		case UI_MENU_OPEN:
 			if (l->menu.action == UI_ACTION_SMTP)
@@ -332,12 +388,36 @@ handle_key(struct loop *l, int key)
 				l->quit = true;
 			break;
 		}
-	} else if (!view_fits(stdscr) && key == UI_KEY_F10)
-		l->quit = true;
+	} else if (!view_fits(stdscr))
+		ui_smtp_key_hidden(&l->smtp, key);
 	else
 		ui_smtp_key(&l->smtp, key);
 	while (l->in_smtp && ui_smtp_request(&l->smtp, &r))
 		do_request(l, &r);
+}
+
+/*
+ * Ctrl-S and Ctrl-C are the menu's keys, not the terminal's: with flow
+ * control (IXON) Ctrl-S would freeze the screen until Ctrl-Q, and the
+ * interrupt character would end the menu at once, unsaved changes and all
+ * (curses' SIGINT handler exits 1).  IXON goes off and the interrupt character is
+ * disabled, so Ctrl-C comes in as a key (map_key()).  ISIG stays on:
+ * Ctrl-Z still suspends (rejected: raw(), which turns ISIG off).  Set
+ * on the terminal curses set up (its output, as newterm() was given it);
+ * def_prog_mode() makes this the mode curses restores after a suspend,
+ * and endwin() puts back the modes newterm() found.
+ */
+static void
+own_keys(void)
+{
+	struct termios t;
+
+	if (tcgetattr(STDOUT_FILENO, &t) == 0) {
+		t.c_iflag &= ~(tcflag_t)IXON;
+		t.c_cc[VINTR] = _POSIX_VDISABLE;
+		tcsetattr(STDOUT_FILENO, TCSANOW, &t);
+	}
+	def_prog_mode();
 }
 
 /* Whether the terminal on standard input has hung up or been closed. */
@@ -367,7 +447,9 @@ menu_run(struct store *s, char **cause)
 		    "subcommands in scripts: gwadmin --help)");
 		return -1;
 	}
+	fatal_signals_catch();
 	if ((scr = newterm(NULL, stdout, stdin)) == NULL) {
+		fatal_signals_restore();
 		*cause = xasprintf("cannot use the terminal '%s'",
 		    getenv("TERM") ? getenv("TERM") : "(unset)");
 		return -1;
@@ -378,6 +460,7 @@ menu_run(struct store *s, char **cause)
 	noecho();
 	nonl();
 	keypad(stdscr, TRUE);
+	own_keys();
 	view_setup(cs != NULL && strcmp(cs, "UTF-8") == 0);
 	ui_menu_init(&l.menu, &ui_menu_tree);
 	while (!l.quit) {
@@ -406,5 +489,6 @@ menu_run(struct store *s, char **cause)
 		ui_smtp_close(&l.smtp);
 	endwin();
 	delscreen(scr);
+	fatal_signals_restore();
 	return 0;
 }
