@@ -45,7 +45,11 @@ char	*store_default_path(char **cause);
 /*
  * Opens (creating the file and its directory if missing) and migrates.
  * program is recorded in the audit trail ("gwadmin", "gwengine").
- * Returns STORE_OK, STORE_PERM, STORE_BADFILE, STORE_BUSY or STORE_ERROR.
+ * Returns STORE_OK, STORE_PERM, STORE_BADFILE, STORE_BUSY or STORE_ERROR;
+ * STORE_PERM, having created nothing, when another user than the
+ * database's owner could read it or swap it: group or others may open it
+ * or its -wal, -shm or -journal file, such a file is not the owner's, or a
+ * directory on its path is another user's or writable by them.
  */
 int	 store_open(const char *path, const char *program, struct store **out,
 	     char **cause);
