@@ -360,6 +360,21 @@ nobody_opens(struct bg *b, const char *path)
 	bg_start(b, argv, NULL, "open\n");
 }
 
+/*
+ * root's sqlite3 holds db open, so that the -wal and -shm stay, with what
+ * gwadmin writes, after it ends.  End with free(bg_end(h, NULL)).
+ */
+static void
+hold_open(struct bg *h, const char *db)
+{
+	const char *const argv[] = { "sqlite3", db, NULL };
+
+	tu_need_tool("sqlite3");
+	/* The shell opens the file at the first query that reads it. */
+	bg_start(h, argv, "SELECT 'held' FROM (SELECT count(*) FROM "
+	    "sqlite_master);\n", "held\n");
+}
+
 static void
 nobody_reads_back(struct bg *b, const char *path)
 {
@@ -652,14 +667,12 @@ Test(dbdir, another_user_cannot_plant_a_wal_in_a_sticky_directory)
 static void
 nobody_cannot_read(const char *top, const char *db)
 {
-	const char *const sqlite3[] = { "sqlite3", db, NULL };
 	struct bg h;
 	struct tu_run r;
 	char *names, *line, *next, *wal;
 	size_t len;
 
 	need_other_user();
-	tu_need_tool("sqlite3");
 	/*
 	 * gwengine makes the database; root's reader then keeps the -wal
 	 * that gwadmin writes the password into.
@@ -667,9 +680,7 @@ nobody_cannot_read(const char *top, const char *db)
 	r = engine_queue(db);
 	cr_assert_eq(r.status, 0, "gwengine queue: %s", r.err);
 	tu_run_free(&r);
-	/* The shell opens the file at the first query that reads it. */
-	bg_start(&h, sqlite3, "SELECT 'held' FROM (SELECT count(*) FROM "
-	    "sqlite_master);\n", "held\n");
+	hold_open(&h, db);
 	admin_set_ok(db);
 	wal = tu_read_file(tu_fmt("%s-wal", db), &len);
 	cr_assert(wal != NULL && memmem(wal, len, password,
@@ -744,4 +755,33 @@ Test(dbdir, another_user_cannot_read_a_password_in_a_directory_gwadmin_made)
 	/* As $XDG_DATA_HOME/gwsmtp/gwsmtp.db is made. */
 	mkdir_mode("xdg", 0755);
 	nobody_cannot_read(at("xdg"), at("xdg/gwsmtp/gwsmtp.db"));
+}
+
+Test(dbdir, root_may_use_the_database_of_another_user)
+{
+	/* Like the service's, /var/lib/gwsmtp, which root administers. */
+	const char *dir = mkdir_mode("svc", 0700);
+	const char *db = at("svc/gw.db");
+	const char *side[] = { "-wal", "-shm" };
+	struct stat sb;
+	struct tu_run r;
+	struct bg h;
+
+	admin_set_ok(db);
+	give_to_nobody(dir);
+	give_to_nobody(db);
+	hold_open(&h, db);
+	admin_set_ok(db);
+	for (size_t i = 0; i < 2; i++) {
+		const char *path = tu_fmt("%s%s", db, side[i]);
+
+		cr_assert_eq(stat(path, &sb), 0, "%s: %s", path,
+		    strerror(errno));
+		cr_assert_eq(sb.st_uid, getpwnam("nobody")->pw_uid,
+		    "%s is the database owner's", path);
+	}
+	r = engine_queue(db);
+	cr_assert_eq(r.status, 0, "gwengine queue: %s", r.err);
+	tu_run_free(&r);
+	free(bg_end(&h, NULL));
 }
