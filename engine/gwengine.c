@@ -858,8 +858,10 @@ cmd_probe(const char *db, int argc, char **argv)
 		return rc;
 	rc = load_config(store, name, &p, &set);
 	store_close(store);	/* not held open across the network */
-	if (rc != 0)
+	if (rc != 0) {
+		settings_clear(&set);
 		return rc;
+	}
 	helo = gwengine_helo_name(p);
 	st = smtp_open(p, helo, &pr, &s, &cause);
 	if (json)
