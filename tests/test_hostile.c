@@ -122,16 +122,6 @@ server_log(void)
 	return tu_keep(log ? log : xstrdup(""));
 }
 
-static void
-admin(const char *first, ...)
-{
-	va_list ap;
-
-	va_start(ap, first);
-	tu_admin_okv(db, NULL, first, ap);
-	va_end(ap);
-}
-
 /* Profile p, plain text, to port, with the extra KEY=VALUEs (which
  * take the place of the defaults they name). */
 static void
@@ -167,7 +157,7 @@ profile(int port, ...)
 	tu_gwadmin(&r, PASSWORD "\n", argv);
 	cr_assert_eq(r.status, 0, "gwadmin set: %s", r.err);
 	tu_run_free(&r);
-	admin("settings", "default_profile=p", NULL);
+	tu_admin_ok(db, NULL, "settings", "default_profile=p", NULL);
 }
 
 /* gwengine --db DB FIRST ARGS... under timeout(1), stdin from in. */
@@ -284,7 +274,8 @@ kept_after(const char *scenario, const char *said)
 	tu_run_free(&r);
 	expect_state(id, "deferred", "pending");
 
-	admin("set", "p", tu_fmt("port=%d", good()), NULL);
+	tu_admin_ok(db, NULL, "set", "p", tu_fmt("port=%d", good()),
+	    NULL);
 	sleep(1);	/* retry_delay=1 */
 	r = eng(NULL, "run", "--once", NULL);
 	expect_exit(&r, 0, "run --once");
