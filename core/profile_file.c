@@ -1,11 +1,14 @@
 /*
- * core/profile_file.c: the parsed form of a profile file, shared by the
- * JSON and msmtprc readers.
+ * core/profile_file.c: the parsed form of a profile file, and the index of
+ * names the JSON and msmtprc readers share.
  */
 #include "core/profile_file.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "core/xmalloc.h"
 
 void
 profile_file_init(struct profile_file *f)
@@ -23,4 +26,85 @@ profile_file_clear(struct profile_file *f)
 	settings_clear(&f->settings);
 	diag_list_clear(&f->warnings);
 	memset(f, 0, sizeof *f);
+}
+
+struct profile_name_slot {
+	const char	*name;		/* NULL: free */
+	size_t		 value;
+};
+
+static uint64_t
+name_hash(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;	/* FNV-1a */
+
+	for (; *s != '\0'; s++) {
+		h ^= (unsigned char)*s;
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+/* The slot holding name, or the free slot where it would go. */
+static struct profile_name_slot *
+name_slot(const struct profile_names *names, const char *name)
+{
+	size_t mask = names->nslots - 1, i = name_hash(name) & mask;
+
+	while (names->slots[i].name != NULL &&
+	    strcmp(names->slots[i].name, name) != 0)
+		i = (i + 1) & mask;
+	return &names->slots[i];
+}
+
+bool
+profile_names_add(struct profile_names *names, const char *name,
+    size_t *value)
+{
+	struct profile_name_slot *slot;
+
+	/* At most half full, so that probes stay short. */
+	if ((names->n + 1) * 2 > names->nslots) {
+		struct profile_name_slot *old = names->slots;
+		size_t oldn = names->nslots;
+
+		names->nslots = oldn ? oldn * 2 : 64;
+		names->slots = xcalloc(names->nslots, sizeof *names->slots);
+		for (size_t i = 0; i < oldn; i++) {
+			if (old[i].name != NULL)
+				*name_slot(names, old[i].name) = old[i];
+		}
+		free(old);
+	}
+	slot = name_slot(names, name);
+	if (slot->name != NULL) {
+		*value = slot->value;
+		return false;
+	}
+	slot->name = name;
+	slot->value = *value;
+	names->n++;
+	return true;
+}
+
+bool
+profile_names_find(const struct profile_names *names, const char *name,
+    size_t *value)
+{
+	const struct profile_name_slot *slot;
+
+	if (names->n == 0)
+		return false;
+	slot = name_slot(names, name);
+	if (slot->name == NULL)
+		return false;
+	*value = slot->value;
+	return true;
+}
+
+void
+profile_names_clear(struct profile_names *names)
+{
+	free(names->slots);
+	memset(names, 0, sizeof *names);
 }

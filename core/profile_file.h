@@ -48,6 +48,29 @@ void	 profile_file_init(struct profile_file *f);
 void	 profile_file_clear(struct profile_file *f);
 
 /*
+ * Names seen, for duplicate checks and look-ups in constant time (a file may
+ * hold many thousands of profiles).  Open addressing over borrowed names:
+ * each must stay as it is until profile_names_clear().  Zeroed is empty.
+ */
+struct profile_names {
+	struct profile_name_slot	*slots;
+	size_t				 nslots;
+	size_t				 n;
+};
+
+/*
+ * Adds name with the caller's number for it (e.g. its index) and returns
+ * true; or, if name is there already, leaves it and returns false with
+ * *value set to the number it has.
+ */
+bool	 profile_names_add(struct profile_names *names, const char *name,
+	     size_t *value);
+/* True with *value set if name is there. */
+bool	 profile_names_find(const struct profile_names *names,
+	     const char *name, size_t *value);
+void	 profile_names_clear(struct profile_names *names);
+
+/*
  * Parse buf[0..len).  Keys absent from a profile take their defaults (the
  * port the default of the profile's tls), so an entry is a whole profile.
  * Every profile is checked with profile_validate(); names must be unique;

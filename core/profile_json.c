@@ -118,10 +118,8 @@ struct parser {
 	int			 skey_line[SETTINGS_KEY_COUNT];
 	enum settings_key	 skey;
 
-	/* Names seen: open addressing, slots hold entry index + 1. */
-	size_t			*slots;
-	size_t			 nslots;
-	size_t			 nnames;
+	/* Names seen, with the entry index; where each name was. */
+	struct profile_names	 names;
 	int			*name_line;	/* by entry index */
 	size_t			 name_line_cap;
 
@@ -384,72 +382,6 @@ string_problem(const struct value *v)
 	return NULL;
 }
 
-/* Names: duplicate detection in O(1) per profile. */
-
-static uint64_t
-name_hash(const char *s)
-{
-	uint64_t h = 0xcbf29ce484222325ULL;
-
-	for (; *s != '\0'; s++) {
-		h ^= (unsigned char)*s;
-		h *= 0x100000001b3ULL;
-	}
-	return h;
-}
-
-static size_t *
-name_slot(struct parser *ps, const char *name)
-{
-	size_t mask = ps->nslots - 1, i = name_hash(name) & mask;
-
-	for (;;) {
-		size_t e = ps->slots[i];
-
-		if (e == 0 || strcmp(ps->f->entries[e - 1].profile->name,
-		    name) == 0)
-			return &ps->slots[i];
-		i = (i + 1) & mask;
-	}
-}
-
-static void
-names_grow(struct parser *ps)
-{
-	size_t *old = ps->slots, oldn = ps->nslots;
-
-	ps->nslots = oldn ? oldn * 2 : 64;
-	ps->slots = xcalloc(ps->nslots, sizeof *ps->slots);
-	for (size_t i = 0; i < oldn; i++) {
-		if (old[i] != 0) {
-			struct profile *p = ps->f->entries[old[i] - 1].profile;
-
-			*name_slot(ps, p->name) = old[i];
-		}
-	}
-	free(old);
-}
-
-/* Adds entry idx by its name; or returns the entry that has it already. */
-static size_t
-names_add(struct parser *ps, size_t idx, bool *dup)
-{
-	const char *name = ps->f->entries[idx].profile->name;
-	size_t *slot;
-
-	if ((ps->nnames + 1) * 2 > ps->nslots)
-		names_grow(ps);
-	slot = name_slot(ps, name);
-	if (*slot != 0) {
-		*dup = true;
-		return *slot - 1;
-	}
-	*slot = idx + 1;
-	ps->nnames++;
-	*dup = false;
-	return idx;
-}
-
 /* Profiles. */
 
 static void
@@ -512,8 +444,7 @@ profile_end(struct parser *ps)
 {
 	struct profile_file *f = ps->f;
 	struct profile *p = ps->p;
-	size_t idx, first, from;
-	bool dup;
+	size_t idx, from;
 
 	ps->p = NULL;
 	if (!ps->port_given)
@@ -541,14 +472,15 @@ profile_end(struct parser *ps)
 	f->entries[idx].password_given = ps->password_given;
 
 	if (p->name != NULL) {
+		size_t first = idx;
+
 		if (idx >= ps->name_line_cap) {
 			ps->name_line_cap = f->cap;
 			ps->name_line = xreallocarray(ps->name_line,
 			    ps->name_line_cap, sizeof *ps->name_line);
 		}
 		ps->name_line[idx] = ps->name_pos.line;
-		first = names_add(ps, idx, &dup);
-		if (dup)
+		if (!profile_names_add(&ps->names, p->name, &first))
 			diag_add(ps->errs, ps->name_pos.line,
 			    ps->name_pos.column, NULL, "name",
 			    "profile name already used at line %d",
@@ -1158,7 +1090,7 @@ parser_free(struct parser *ps)
 	for (size_t i = 0; i < ps->items_n; i++)
 		free(ps->items[i]);
 	free(ps->items);
-	free(ps->slots);
+	profile_names_clear(&ps->names);
 	free(ps->name_line);
 	if (ps->scratch != NULL)
 		explicit_bzero(ps->scratch, ps->scratch_cap);

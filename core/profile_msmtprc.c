@@ -31,7 +31,8 @@
  * a method per server) becomes PLAIN, with a warning.  Nothing here runs a
  * command or reads a file named in the configuration; a leading '~' in
  * tls_trust_file is expanded with $HOME as msmtp does, and a trust "file"
- * that is a directory is refused.
+ * that is a directory is refused.  Account names are looked up in a hash
+ * index, so that many thousands of accounts read in linear time.
  */
 #include "core/profile_file.h"
 
@@ -216,6 +217,7 @@ struct reader {
 	struct macct		**accts;	/* in file order */
 	size_t			 n;
 	size_t			 cap;
+	struct profile_names	 names;		/* of accts, to their index */
 	struct macct		*cur;	/* NULL before any section */
 	bool			 saw_account;
 	int			 line;
@@ -306,15 +308,13 @@ cur_name(const struct reader *r)
 	return r->cur != NULL && r->cur->name_ok ? r->cur->name : NULL;
 }
 
+/* The first account of that name, refused names included. */
 static struct macct *
 find_account(const struct reader *r, const char *name)
 {
-	for (size_t i = 0; i < r->n; i++) {
-		if (r->accts[i]->name != NULL &&
-		    strcmp(r->accts[i]->name, name) == 0)
-			return r->accts[i];
-	}
-	return NULL;
+	size_t i;
+
+	return profile_names_find(&r->names, name, &i) ? r->accts[i] : NULL;
 }
 
 /* A new section: a copy of the current defaults, in file order. */
@@ -322,6 +322,7 @@ static struct macct *
 new_account(struct reader *r, char *name, int column)
 {
 	struct macct *a = xcalloc(1, sizeof *a);
+	size_t i = r->n;
 
 	macct_override(a, &r->defaults, true);
 	a->name = name;
@@ -334,6 +335,9 @@ new_account(struct reader *r, char *name, int column)
 		r->accts = xreallocarray(r->accts, r->cap, sizeof *r->accts);
 	}
 	r->accts[r->n++] = a;
+	/* A second account of a name is refused, so the first one stays. */
+	if (name != NULL)
+		(void)profile_names_add(&r->names, name, &i);
 	r->cur = a;
 	r->saw_account = true;
 	return a;
@@ -966,6 +970,7 @@ profile_msmtprc_read(const char *buf, size_t len, struct profile_file *f,
 		free(r.accts[i]);
 	}
 	free(r.accts);
+	profile_names_clear(&r.names);
 	macct_clear(&r.defaults);
 	if (errs->n > before) {
 		profile_file_clear(f);
