@@ -55,6 +55,42 @@ diag_list_clear(struct diag_list *list)
 	memset(list, 0, sizeof *list);
 }
 
+struct sorted {
+	struct diag	 d;
+	size_t		 i;
+};
+
+static int
+sorted_cmp(const void *a, const void *b)
+{
+	const struct sorted *x = a, *y = b;
+
+	if (x->d.line != y->d.line)
+		return x->d.line < y->d.line ? -1 : 1;
+	if (x->d.column != y->d.column)
+		return x->d.column < y->d.column ? -1 : 1;
+	return x->i < y->i ? -1 : x->i > y->i;
+}
+
+void
+diag_sort(struct diag_list *list, size_t from)
+{
+	size_t n = list->n - from;
+	struct sorted *v;
+
+	if (from >= list->n || n < 2)
+		return;
+	v = xreallocarray(NULL, n, sizeof *v);
+	for (size_t i = 0; i < n; i++) {
+		v[i].d = list->v[from + i];
+		v[i].i = i;
+	}
+	qsort(v, n, sizeof *v, sorted_cmp);
+	for (size_t i = 0; i < n; i++)
+		list->v[from + i] = v[i].d;
+	free(v);
+}
+
 char *
 diag_format(const struct diag *d, const char *source)
 {

@@ -31,6 +31,12 @@ void	 diag_add(struct diag_list *list, int line, int column,
 /* Sets line and column on the entries from index 'from' on that have none. */
 void	 diag_locate(struct diag_list *list, size_t from, int line, int column);
 void	 diag_list_clear(struct diag_list *list);
+/*
+ * Puts the entries from index 'from' on in file order (line, then column;
+ * stable, so entries at one place keep the order they were found in), as a
+ * person reads the file.
+ */
+void	 diag_sort(struct diag_list *list, size_t from);
 
 /*
  * One line: "SOURCE:LINE:COL: profile 'NAME': KEY: REASON", leaving out the

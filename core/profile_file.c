@@ -1,6 +1,7 @@
 /*
- * core/profile_file.c: the parsed form of a profile file, and the index of
- * names the JSON and msmtprc readers share.
+ * core/profile_file.c: the parsed form of a profile file, and what the JSON
+ * and msmtprc readers share: appending and checking an entry, and the index
+ * of names.
  */
 #include "core/profile_file.h"
 
@@ -26,6 +27,51 @@ profile_file_clear(struct profile_file *f)
 	settings_clear(&f->settings);
 	diag_list_clear(&f->warnings);
 	memset(f, 0, sizeof *f);
+}
+
+struct profile_entry *
+profile_file_add(struct profile_file *f, struct profile *p, int line,
+    int column, bool password_given)
+{
+	struct profile_entry *e;
+
+	if (f->n == f->cap) {
+		f->cap = f->cap ? f->cap * 2 : 16;
+		f->entries = xreallocarray(f->entries, f->cap,
+		    sizeof *f->entries);
+	}
+	e = &f->entries[f->n++];
+	e->profile = p;
+	e->line = line;
+	e->column = column;
+	e->password_given = password_given;
+	return e;
+}
+
+size_t
+profile_file_validate(const struct profile *p, bool password_elsewhere,
+    const bool refused[PROFILE_KEY_COUNT], int line, int column,
+    struct diag_list *errs)
+{
+	size_t from = errs->n, out = from;
+
+	profile_validate_partial(p, password_elsewhere, errs);
+	diag_locate(errs, from, line, column);
+	for (size_t i = from; i < errs->n; i++) {
+		struct diag *d = &errs->v[i];
+		enum profile_key k;
+
+		if (d->key != NULL && profile_key_lookup(d->key, &k) == 0 &&
+		    refused[k]) {
+			free(d->profile);
+			free(d->key);
+			free(d->reason);
+			continue;
+		}
+		errs->v[out++] = *d;
+	}
+	errs->n = out;
+	return out - from;
 }
 
 struct profile_name_slot {

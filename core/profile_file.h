@@ -46,6 +46,19 @@ void	 profile_file_init(struct profile_file *f);
  * clearing twice is harmless; profile_file_init() it before reusing it.
  */
 void	 profile_file_clear(struct profile_file *f);
+/* Appends p (taken) as an entry.  Returns the entry. */
+struct profile_entry *profile_file_add(struct profile_file *f,
+	     struct profile *p, int line, int column, bool password_given);
+/*
+ * The rules between keys for a profile a reader built, as
+ * profile_validate_partial(): the errors are located at line and column
+ * where they have no place of their own, and those about a key whose value
+ * was refused (refused[key], reported already) are left out.  Returns how
+ * many errors were added.
+ */
+size_t	 profile_file_validate(const struct profile *p, bool password_elsewhere,
+	     const bool refused[PROFILE_KEY_COUNT], int line, int column,
+	     struct diag_list *errs);
 
 /*
  * Names seen, for duplicate checks and look-ups in constant time (a file may
@@ -73,10 +86,23 @@ void	 profile_names_clear(struct profile_names *names);
 /*
  * Parse buf[0..len).  Keys absent from a profile take their defaults (the
  * port the default of the profile's tls), so an entry is a whole profile.
- * Every profile is checked with profile_validate(); names must be unique;
- * a default_profile in the settings must name a profile of the file or be
+ * Every profile is checked with profile_validate_partial(), the password
+ * being elsewhere when the entry leaves it out; names must be unique; a
+ * default_profile in the settings must name a profile of the file or be
  * checked by the caller against the store (it is not checked here).
- * Returns 0, or -1 with every error in errs (and f cleared).
+ *
+ * Every error found is reported in one pass, in file order: a refused value
+ * does not stop the checks of the rest of its profile (only the rules about
+ * that key are left out, as they would repeat it), nor of the profiles after
+ * it.  Only what makes the rest unreadable stops early: JSON that is not
+ * well-formed (the profiles before the error are still checked), and for
+ * msmtprc, an account whose line or parent cannot be read is not checked
+ * as a whole.
+ *
+ * Returns 0, or -1 with every error in errs.  On -1, f holds the profiles
+ * that could be read, errors or not (a refused name is NULL), and no
+ * warnings, so that the caller can make its own checks (the stored
+ * passwords) in the same pass; the caller clears f either way.
  */
 int	 profile_json_read(const char *buf, size_t len, struct profile_file *f,
 	     struct diag_list *errs);

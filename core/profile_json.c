@@ -413,38 +413,12 @@ key_error(struct parser *ps, const char *fmt, ...)
 	ps->key_bad[ps->key] = true;
 }
 
-/*
- * Drops validation diags from 'from' on about keys whose value was refused:
- * they would only repeat it.
- */
-static void
-drop_cascades(struct parser *ps, size_t from)
-{
-	struct diag_list *l = ps->errs;
-	size_t out = from;
-
-	for (size_t i = from; i < l->n; i++) {
-		enum profile_key k;
-		struct diag *d = &l->v[i];
-
-		if (d->key != NULL && profile_key_lookup(d->key, &k) == 0 &&
-		    ps->key_bad[k]) {
-			free(d->profile);
-			free(d->key);
-			free(d->reason);
-			continue;
-		}
-		l->v[out++] = *d;
-	}
-	l->n = out;
-}
-
 static void
 profile_end(struct parser *ps)
 {
 	struct profile_file *f = ps->f;
 	struct profile *p = ps->p;
-	size_t idx, from;
+	size_t idx;
 
 	ps->p = NULL;
 	if (!ps->port_given)
@@ -455,21 +429,11 @@ profile_end(struct parser *ps)
 	 * password the file left out is the stored one's business: the
 	 * importer validates again once it has merged it.
 	 */
-	from = ps->errs->n;
-	profile_validate_partial(p, !ps->password_given, ps->errs);
-	diag_locate(ps->errs, from, ps->obj_pos.line, ps->obj_pos.column);
-	drop_cascades(ps, from);
-
-	if (f->n == f->cap) {
-		f->cap = f->cap ? f->cap * 2 : 16;
-		f->entries = xreallocarray(f->entries, f->cap,
-		    sizeof *f->entries);
-	}
-	idx = f->n++;
-	f->entries[idx].profile = p;
-	f->entries[idx].line = ps->obj_pos.line;
-	f->entries[idx].column = ps->obj_pos.column;
-	f->entries[idx].password_given = ps->password_given;
+	profile_file_validate(p, !ps->password_given, ps->key_bad,
+	    ps->obj_pos.line, ps->obj_pos.column, ps->errs);
+	idx = f->n;
+	profile_file_add(f, p, ps->obj_pos.line, ps->obj_pos.column,
+	    ps->password_given);
 
 	if (p->name != NULL) {
 		size_t first = idx;
@@ -1097,43 +1061,6 @@ parser_free(struct parser *ps)
 	free(ps->scratch);
 }
 
-struct sorted {
-	struct diag	 d;
-	size_t		 i;
-};
-
-static int
-sorted_cmp(const void *a, const void *b)
-{
-	const struct sorted *x = a, *y = b;
-
-	if (x->d.line != y->d.line)
-		return x->d.line < y->d.line ? -1 : 1;
-	if (x->d.column != y->d.column)
-		return x->d.column < y->d.column ? -1 : 1;
-	return x->i < y->i ? -1 : x->i > y->i;
-}
-
-/* Puts errs[from..] in file order (stable), as a person reads the file. */
-static void
-sort_errors(struct diag_list *errs, size_t from)
-{
-	size_t n = errs->n - from;
-	struct sorted *v;
-
-	if (n < 2)
-		return;
-	v = xreallocarray(NULL, n, sizeof *v);
-	for (size_t i = 0; i < n; i++) {
-		v[i].d = errs->v[from + i];
-		v[i].i = i;
-	}
-	qsort(v, n, sizeof *v, sorted_cmp);
-	for (size_t i = 0; i < n; i++)
-		errs->v[from + i] = v[i].d;
-	free(v);
-}
-
 /*
  * f must be initialised (profile_file_init()); profiles are appended to it.
  * The caller owns buf; it is read only.
@@ -1205,8 +1132,7 @@ profile_json_read(const char *buf, size_t len, struct profile_file *f,
 
 fail:
 	parser_free(&ps);
-	sort_errors(errs, errs_before);
-	profile_file_clear(f);
+	diag_sort(errs, errs_before);
 	return -1;
 }
 

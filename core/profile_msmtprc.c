@@ -23,6 +23,13 @@
  * system trust store (msmtp's empty value, "no CA", only works with a
  * fingerprint or without certcheck, and then the CAs are not used anyway).
  *
+ * Every error is reported in one pass, in file order.  An account with a
+ * refused value, or a refused or repeated name, is still built and checked
+ * as a whole, without the rules about what was refused (they would repeat
+ * it); one whose settings are not all known (a line that cannot be read, a
+ * parent not defined before it) is not.  Account names are looked up in a
+ * hash index, so that many thousands of accounts read in linear time.
+ *
  * What it is not: an msmtp.  Commands about the message or the local side
  * (logging, aliases, header rewriting, DSN) are skipped with a warning.
  * Commands that change how msmtp talks to the server but that gwsmtp cannot
@@ -31,8 +38,7 @@
  * a method per server) becomes PLAIN, with a warning.  Nothing here runs a
  * command or reads a file named in the configuration; a leading '~' in
  * tls_trust_file is expanded with $HOME as msmtp does, and a trust "file"
- * that is a directory is refused.  Account names are looked up in a hash
- * index, so that many thousands of accounts read in linear time.
+ * that is a directory is refused.
  */
 #include "core/profile_file.h"
 
@@ -78,7 +84,12 @@ struct macct {
 	bool		 name_ok;	/* false: refused, not in diags */
 	int		 line;
 	int		 column;
-	bool		 import;	/* false: defaults, or in error */
+	/*
+	 * False for the defaults, and for an account whose settings are not
+	 * all known (a line of it unreadable, a parent undefined): it is not
+	 * checked as a whole, which would only mislead.
+	 */
+	bool		 import;
 	bool		 given[MF_COUNT]; /* msmtp's mask: set here */
 	struct mvalue	 v[MF_COUNT];
 };
@@ -496,9 +507,13 @@ cmd_account(struct reader *r, const char *arg, int column, int name_column)
 		name = NULL;
 		ok = false;
 	}
-	/* A refused name is kept so that lines naming it do not cascade. */
+	/*
+	 * A refused name is kept so that lines naming it do not cascade.  The
+	 * account is still checked, without a name, so that its other errors
+	 * come in the same pass.
+	 */
 	a = new_account(r, name, column);
-	a->import = ok;
+	a->import = true;
 	a->name_ok = ok;
 	for (p = colon ? colon + 1 : NULL; p != NULL; ) {
 		const char *comma = strchr(p, ',');
@@ -793,18 +808,22 @@ bad_line:
 		r->cur->import = false;
 }
 
-/* Sets key on p from a carried-over value; errors are located at v. */
-static bool
-put(struct reader *r, struct profile *p, const char *cmd, enum profile_key key,
-    const char *value, int line, int column)
+/*
+ * Sets key on p from a carried-over value; an error is located at line and
+ * column and marks the key refused.
+ */
+static void
+put(struct reader *r, struct profile *p, bool refused[PROFILE_KEY_COUNT],
+    const char *cmd, enum profile_key key, const char *value, int line,
+    int column)
 {
 	char *cause = NULL;
 
 	if (profile_set(p, key, value, &cause) == 0)
-		return true;
+		return;
 	diag_add(r->errs, line, column, p->name, cmd, "%s", cause);
 	free(cause);
-	return false;
+	refused[key] = true;
 }
 
 static bool
@@ -813,10 +832,15 @@ is_off(const struct mvalue *v)
 	return v->s != NULL && strcmp(v->s, "off") == 0;
 }
 
-/* The profile for account a, or nothing if a holds refused values. */
+/*
+ * The profile for account a, added to the file whatever its errors, so that
+ * the importer can check it against the store too.  A value refused where it
+ * was set is left at its default, and the rules about it are not checked.
+ */
 static void
 build(struct reader *r, struct macct *a)
 {
+	/* The settings taken as they are: which key, named as in msmtp. */
 	static const struct {
 		enum mfield		 field;
 		enum profile_key	 key;
@@ -830,22 +854,26 @@ build(struct reader *r, struct macct *a)
 		{ MF_TIMEOUT, PROFILE_KEY_TIMEOUT, "timeout" },
 		{ MF_AUTH, PROFILE_KEY_AUTH, "auth" },
 	};
-	struct profile_file *f = r->f;
-	struct profile_entry *e;
+	bool refused[PROFILE_KEY_COUNT] = { false };
 	struct profile *p;
 	enum profile_tls tls;
 	const struct mvalue *v;
 	char port[16];
-	bool ok = true, tls_on, verify;
-	size_t before;
+	bool tls_on, verify, fingerprint;
 
-	for (int i = 0; i < MF_COUNT; i++) {
-		if (a->v[i].bad)
-			ok = false;	/* reported where it was set */
+	p = profile_new(a->name_ok ? a->name : NULL);
+	refused[PROFILE_KEY_NAME] = !a->name_ok;
+	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+		const struct command *c = &commands[i];
+
+		if (c->kind != CMD_DEFAULTS && c->kind != CMD_ACCOUNT &&
+		    c->kind != CMD_PROTOCOL && c->kind != CMD_IGNORED &&
+		    c->kind != CMD_REFUSED && a->v[c->field].bad)
+			refused[c->key] = true;
 	}
-	if (!ok)
-		return;
-	p = profile_new(a->name);
+	/* Without a TLS mode, whether auth is sent in clear is unknown. */
+	if (refused[PROFILE_KEY_TLS])
+		refused[PROFILE_KEY_AUTH] = true;
 
 	/* msmtp: tls off by default, STARTTLS when on unless told not to. */
 	tls_on = a->v[MF_TLS].s != NULL && strcmp(a->v[MF_TLS].s, "on") == 0;
@@ -855,62 +883,47 @@ build(struct reader *r, struct macct *a)
 		tls = PROFILE_TLS_IMPLICIT;
 	else
 		tls = PROFILE_TLS_EXPLICIT;
-	ok &= put(r, p, "tls", PROFILE_KEY_TLS, profile_tls_name(tls), a->line,
-	    a->column);
+	put(r, p, refused, "tls", PROFILE_KEY_TLS, profile_tls_name(tls),
+	    a->line, a->column);
 	/* After tls, so that the mode's default cannot move it. */
 	v = &a->v[MF_PORT];
-	if (v->s != NULL)
-		ok &= put(r, p, "port", PROFILE_KEY_PORT, v->s, v->line,
+	if (v->s != NULL && !v->bad)
+		put(r, p, refused, "port", PROFILE_KEY_PORT, v->s, v->line,
 		    v->column);
 	else {
 		snprintf(port, sizeof port, "%d",
 		    tls == PROFILE_TLS_IMPLICIT ? 465 : 25);
-		ok &= put(r, p, "port", PROFILE_KEY_PORT, port, a->line,
+		put(r, p, refused, "port", PROFILE_KEY_PORT, port, a->line,
 		    a->column);
 	}
 	for (size_t i = 0; i < sizeof plain / sizeof plain[0]; i++) {
 		v = &a->v[plain[i].field];
-		if (v->s != NULL)
-			ok &= put(r, p, plain[i].cmd, plain[i].key, v->s,
+		if (v->s != NULL && !v->bad)
+			put(r, p, refused, plain[i].cmd, plain[i].key, v->s,
 			    v->line, v->column);
 	}
 	if (tls_on) {
 		verify = !is_off(&a->v[MF_CERTCHECK]);
 		v = &a->v[MF_CERTCHECK];
-		ok &= put(r, p, "tls_certcheck", PROFILE_KEY_VERIFY,
+		put(r, p, refused, "tls_certcheck", PROFILE_KEY_VERIFY,
 		    verify ? "true" : "false", v->s ? v->line : a->line,
 		    v->s ? v->column : a->column);
 		v = &a->v[MF_FINGERPRINT];
-		if (verify && v->s != NULL)
-			ok &= put(r, p, "tls_fingerprint",
+		fingerprint = v->s != NULL || v->bad;
+		if (verify && fingerprint && !v->bad)
+			put(r, p, refused, "tls_fingerprint",
 			    PROFILE_KEY_FINGERPRINT, v->s, v->line, v->column);
-		else if (verify && a->v[MF_TRUST_FILE].s != NULL) {
-			v = &a->v[MF_TRUST_FILE];
-			ok &= put(r, p, "tls_trust_file", PROFILE_KEY_CA_FILE,
-			    v->s, v->line, v->column);
-		}
+		v = &a->v[MF_TRUST_FILE];
+		if (verify && !fingerprint && v->s != NULL && !v->bad)
+			put(r, p, refused, "tls_trust_file",
+			    PROFILE_KEY_CA_FILE, v->s, v->line, v->column);
 	}
 
 	/* As for JSON: a password left out may be the stored one's. */
-	before = r->errs->n;
-	if (ok && profile_validate_partial(p, a->v[MF_PASSWORD].s == NULL,
-	    r->errs) != 0)
-		ok = false;
-	diag_locate(r->errs, before, a->line, a->column);
-	if (!ok) {
-		profile_free(p);
-		return;
-	}
-	if (f->n == f->cap) {
-		f->cap = f->cap ? f->cap * 2 : 8;
-		f->entries = xreallocarray(f->entries, f->cap,
-		    sizeof *f->entries);
-	}
-	e = &f->entries[f->n++];
-	e->profile = p;
-	e->line = a->line;
-	e->column = a->column;
-	e->password_given = a->v[MF_PASSWORD].s != NULL;
+	profile_file_validate(p, a->v[MF_PASSWORD].s == NULL &&
+	    !a->v[MF_PASSWORD].bad, refused, a->line, a->column, r->errs);
+	profile_file_add(r->f, p, a->line, a->column,
+	    a->v[MF_PASSWORD].s != NULL || a->v[MF_PASSWORD].bad);
 }
 
 /* The account "default" is msmtp's default account. */
@@ -961,7 +974,7 @@ profile_msmtprc_read(const char *buf, size_t len, struct profile_file *f,
 		if (!a->import)
 			continue;
 		build(&r, a);
-		if (strcmp(a->name, "default") == 0)
+		if (a->name_ok && strcmp(a->name, "default") == 0)
 			set_default(&r, a);
 	}
 
@@ -973,7 +986,9 @@ profile_msmtprc_read(const char *buf, size_t len, struct profile_file *f,
 	profile_names_clear(&r.names);
 	macct_clear(&r.defaults);
 	if (errs->n > before) {
-		profile_file_clear(f);
+		/* Warnings are for a file that imports. */
+		diag_list_clear(&f->warnings);
+		diag_sort(errs, before);
 		return -1;
 	}
 	return 0;

@@ -88,8 +88,6 @@ read_bad_len(const char *text, size_t len, struct diag_list *errs)
 
 	cr_assert_eq(rc, -1);
 	cr_assert_gt(errs->n, 0);
-	cr_assert_eq(f.n, 0, "f is cleared on failure");
-	cr_assert_null(f.entries);
 	profile_file_clear(&f);
 }
 
@@ -1396,19 +1394,34 @@ Test(json, settings_errors)
 	diag_list_clear(&errs);
 }
 
-Test(json, errors_leave_nothing_behind_and_f_is_reusable)
+/*
+ * A failed read keeps the profiles it read, errors or not, so that the
+ * importer checks the stored passwords in the same pass; f is reusable
+ * once cleared.
+ */
+Test(json, a_failed_read_keeps_its_profiles_for_the_importer)
 {
 	struct profile_file f;
 	struct diag_list errs;
 	const char *bad = "{\"profiles\": [{\"name\": \"a\", \"host\": \"h\", "
-	    "\"password\": \"secret\"}, {\"name\": \"a\"}]}";
+	    "\"password\": \"secret\"}, {\"name\": \"a\", \"auth\": \"plain\", "
+	    "\"username\": \"u\", \"colour\": 1}, {\"name\": \"b c\"}]}";
 
 	cr_assert_eq(read_json(bad, strlen(bad), &f, &errs), -1);
-	cr_expect_eq(errs.n, 2, "a duplicate name and a missing host");
+	cr_expect_eq(errs.n, 5, "a duplicate name, a missing host, an unknown "
+	    "key, a bad name and its missing host");
+	cr_assert_eq(f.n, 3);
+	cr_expect_str_eq(f.entries[0].profile->name, "a");
+	cr_expect(f.entries[0].password_given);
+	cr_expect_str_eq(f.entries[1].profile->name, "a");
+	cr_expect(!f.entries[1].password_given,
+	    "the importer must look for a's stored password");
+	cr_expect_eq(f.entries[1].line, 1);
+	cr_expect_null(f.entries[2].profile->name, "a refused name is NULL");
+	profile_file_clear(&f);
+	profile_file_clear(&f);		/* clearing twice is harmless */
 	cr_expect_eq(f.n, 0);
 	cr_expect_null(f.entries);
-	cr_expect(!f.has_settings);
-	profile_file_clear(&f);		/* clearing twice is harmless */
 	diag_list_clear(&errs);
 
 	profile_file_init(&f);
@@ -1417,4 +1430,55 @@ Test(json, errors_leave_nothing_behind_and_f_is_reusable)
 	cr_expect_eq(f.n, 1);
 	cr_expect_eq(errs.n, 0);
 	profile_file_clear(&f);
+}
+
+/*
+ * Every error of every profile in one pass: an unknown key or a refused
+ * value does not stop the checks of its profile, nor of the next ones.
+ */
+Test(json, every_error_of_every_profile_comes_at_once)
+{
+	const char *text =
+	    "{\"profiles\": [\n"
+	    "  {\"name\": \"a\", \"colour\": \"red\", \"auth\": \"plain\",\n"
+	    "   \"port\": 0, \"retry_delay\": 60, \"retry_max\": 30},\n"
+	    "  {\"name\": \"b\", \"host\": \"h\", \"tls\": \"none\",\n"
+	    "   \"auth\": \"login\", \"username\": \"u\", \"password\": \"p\"}\n"
+	    "]}\n";
+	struct diag_list errs;
+
+	read_bad(text, &errs);
+	cr_assert_eq(errs.n, 6);
+	check_diag(&errs.v[0], at(text, "{\"name\": \"a\""), "a", "host",
+	    "is missing");
+	check_diag(&errs.v[1], at(text, "{\"name\": \"a\""), "a", "username",
+	    "is required when auth is plain");
+	check_diag(&errs.v[2], at(text, "{\"name\": \"a\""), "a", "retry_max",
+	    "30 is below retry_delay (60)");
+	check_diag(&errs.v[3], at(text, "\"colour\""), "a", "colour",
+	    "unknown key");
+	check_diag(&errs.v[4], at(text, "0, \"retry_delay\""), "a", "port",
+	    "0 is out of range (1-65535)");
+	cr_expect_eq(errs.v[5].line, 4);
+	cr_expect_str_eq(errs.v[5].profile, "b");
+	cr_expect_str_eq(errs.v[5].key, "auth");
+	diag_list_clear(&errs);
+}
+
+/* Well-formed JSON up to a syntax error: the profiles before it are checked. */
+Test(json, profiles_before_a_syntax_error_are_still_checked)
+{
+	const char *text = "{\"profiles\": [\n"
+	    "  {\"name\": \"a\"},\n"
+	    "  {\"name\": \"b\", \"host\": \"h\"} oops\n";
+	struct diag_list errs;
+
+	read_bad(text, &errs);
+	cr_assert_eq(errs.n, 2);
+	check_diag(&errs.v[0], at(text, "{\"name\": \"a\""), "a", "host",
+	    "is missing");
+	cr_expect_eq(errs.v[1].line, 3);
+	cr_expect(strstr(errs.v[1].reason, "not valid JSON"), "%s",
+	    errs.v[1].reason);
+	diag_list_clear(&errs);
 }

@@ -125,7 +125,6 @@ static const struct diag *
 assert_error(const char *s, int line, const char *text)
 {
 	cr_assert_eq(read_str(s), -1, "the import should fail");
-	cr_assert_eq(f.n, 0, "a failed import leaves no profile");
 	return assert_diag(&errs, line, text);
 }
 
@@ -599,8 +598,98 @@ Test(msmtprc, every_error_of_a_file_is_reported)
 	assert_diag(&errs, 6, "not defined");
 	assert_diag(&errs, 10, "CRAM-MD5");
 	assert_diag(&errs, 13, "local-part@domain");
-	cr_assert_eq(errs.n, 6, "%s", all_diags(&errs));
-	cr_assert_eq(f.n, 0);
+	/*
+	 * The second 'a' and 'e' are checked as a whole too, although each
+	 * has an error already: both lack a host.
+	 */
+	cr_assert_str_eq(assert_diag(&errs, 5, "is missing")->key, "host");
+	cr_assert_str_eq(assert_diag(&errs, 11, "is missing")->key, "host");
+	cr_assert_eq(errs.n, 8, "%s", all_diags(&errs));
+	/* a, the second a and e: c's parent and d's auth are unknown. */
+	cr_assert_eq(f.n, 4, "every account read is kept for the importer");
+}
+
+/*
+ * One pass: a value refused in an account does not stop the checks of the
+ * rest of it, so the administrator sees every error the first time.
+ */
+Test(msmtprc, a_refused_value_leaves_the_rest_of_its_account_checked)
+{
+	const struct diag *d;
+
+	cr_assert_eq(read_str(
+	    "account a\n"			/* 1 */
+	    "tls off\n"				/* 2 */
+	    "port 70000\n"			/* 3 */
+	    "auth plain\n"			/* 4 */
+	    "from not-an-address\n"),		/* 5 */
+	    -1);
+	assert_diag(&errs, 3, "out of range");
+	assert_diag(&errs, 5, "local-part@domain");
+	d = assert_diag(&errs, 1, "is missing");
+	assert_str(d->key, "host", "key");
+	assert_str(d->profile, "a", "profile");
+	d = assert_diag(&errs, 1, "is required when auth is plain");
+	assert_str(d->key, "username", "key");
+	d = assert_diag(&errs, 1, "unencrypted");
+	assert_str(d->key, "auth", "key");
+	/* The password is left to the importer, which has the store. */
+	cr_assert_eq(errs.n, 5, "%s", all_diags(&errs));
+	cr_assert_eq(f.n, 1);
+	assert_str(f.entries[0].profile->name, "a", "name");
+	cr_assert(!f.entries[0].password_given);
+}
+
+Test(msmtprc, a_refused_name_leaves_the_account_checked)
+{
+	const struct diag *d;
+
+	cr_assert_eq(read_str("account bad/name\nfrom x@example.com\n"
+	    "account b\nhost h.example.com\naccount b\nport 25\n"), -1);
+	assert_diag(&errs, 1, "account name 'bad/name'");
+	d = assert_diag(&errs, 1, "is missing");
+	assert_str(d->key, "host", "key");
+	cr_assert_null(d->profile, "a refused name is not repeated");
+	assert_diag(&errs, 5, "already defined at line 3");
+	assert_str(assert_diag(&errs, 5, "is missing")->key, "host", "key");
+	cr_assert_eq(errs.n, 4, "%s", all_diags(&errs));
+}
+
+/* A rule about a refused value would only repeat it. */
+Test(msmtprc, a_refused_value_gives_no_follow_up_errors)
+{
+	assert_error("account a\nhost h.example.com\ntls maybe\nauth plain\n"
+	    "user u\npassword p\n", 3, "'maybe' is not on or off");
+	cr_assert_eq(errs.n, 1, "nothing about auth without TLS:\n%s",
+	    all_diags(&errs));
+	teardown();
+	setup();
+	assert_error("account a\nhost bad_host!\nauth plain\nuser u\n"
+	    "password \"\"\ntls on\n", 2, "host name");
+	assert_str(assert_diag(&errs, 1, "is required when auth is plain")->key,
+	    "password", "key");
+	cr_assert_eq(errs.n, 2, "nothing about the host being missing:\n%s",
+	    all_diags(&errs));
+}
+
+/* Errors come as a person reads the file, whichever check found them. */
+Test(msmtprc, errors_come_in_file_order)
+{
+	static const int lines[] = { 1, 4, 6, 7 };
+
+	cr_assert_eq(read_str(
+	    "account a\n"			/* 1: no host */
+	    "from a@example.com\n"		/* 2 */
+	    "account b\n"			/* 3 */
+	    "port 0\n"				/* 4 */
+	    "host h.example.com\n"		/* 5 */
+	    "account c\n"			/* 6: no host */
+	    "frobnicate\n"),			/* 7 */
+	    -1);
+	cr_assert_eq(errs.n, 4, "%s", all_diags(&errs));
+	for (size_t i = 0; i < errs.n; i++)
+		cr_assert_eq(errs.v[i].line, lines[i], "error %zu:\n%s", i,
+		    all_diags(&errs));
 }
 
 Test(msmtprc, host_missing_is_reported_at_the_account_line)

@@ -1,23 +1,16 @@
 /*
- * tests/fuzz/fuzz_json.c: fuzz target for the json profile reader.  Any input
- * must end in either profiles or located errors, never a crash or a leak.
+ * tests/fuzz/fuzz_json.c: fuzz target for the json profile reader (see
+ * fuzz_reader.h for what every input must give).
  */
-#include <stdint.h>
 #include <stddef.h>
+#include <stdint.h>
 
-#include "core/profile_file.h"
+#include "tests/fuzz/fuzz_reader.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct profile_file f;
-	struct diag_list errs = { 0 };
-
-	profile_file_init(&f);
-	profile_json_read((const char *)data, size, &f, &errs);
-	profile_file_clear(&f);
-	diag_list_clear(&errs);
-	return 0;
+	return fuzz_reader(profile_json_read, data, size);
 }
