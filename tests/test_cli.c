@@ -576,6 +576,138 @@ Test(cli, import_refuses_broken_files)
 	free(path);
 }
 
+/* How many lines of text contain needle. */
+static int
+lines_with(const char *text, const char *needle)
+{
+	int n = 0;
+
+	for (const char *line = text; *line != '\0'; ) {
+		const char *end = strchr(line, '\n');
+		size_t len = end ? (size_t)(end - line) : strlen(line);
+		char *copy = xstrndup(line, len);
+
+		n += strstr(copy, needle) != NULL;
+		free(copy);
+		line += len + (end != NULL);
+	}
+	return n;
+}
+
+/*
+ * One run shows every error: those the file shows by itself, in every
+ * profile, and those that need the database (a password left out that is
+ * not stored, a default_profile that names nothing), even in a profile with
+ * errors of its own.  A password the database has is not an error.
+ */
+Test(cli, import_reports_every_error_in_one_pass)
+{
+	char *path;
+
+	seed_two();		/* beta has a stored password */
+	path = write_tmp("pass.json", "{\"profiles\": [\n"
+	    "{\"name\": \"a\", \"host\": \"h.example\", \"auth\": \"plain\", "
+	    "\"username\": \"u\", \"colour\": \"red\"},\n"
+	    "{\"name\": \"b\", \"host\": \"h.example\", \"port\": 70000},\n"
+	    "{\"name\": \"c\", \"auth\": \"login\", \"username\": \"u\"},\n"
+	    "{\"name\": \"beta\", \"host\": \"10.0.0.5\", \"auth\": \"plain\", "
+	    "\"username\": \"gw\"}],\n"
+	    "\"settings\": {\"default_profile\": \"zzz\"}}\n");
+	assert_import_refused(path, NULL, (const char *[]){
+	    "pass.json:2:1: profile 'a': password: is required when auth is "
+	    "plain\n",
+	    "profile 'a': colour: unknown key",
+	    "profile 'b': port: 70000 is out of range",
+	    "pass.json:4:1: profile 'c': host: is missing\n",
+	    "pass.json:4:1: profile 'c': password: is required when auth is "
+	    "login\n",
+	    "pass.json:6:", "default_profile: no profile named 'zzz'",
+	    "import: 6 errors in", NULL });
+	free(path);
+
+	path = write_tmp("pass.msmtprc",
+	    "account a\n"			/* 1 */
+	    "host h.example\n"			/* 2 */
+	    "tls on\n"				/* 3 */
+	    "port 70000\n"			/* 4 */
+	    "auth plain\n"			/* 5 */
+	    "user u\n"				/* 6 */
+	    "\n"				/* 7 */
+	    "account b\n"			/* 8 */
+	    "frobnicate yes\n"			/* 9 */
+	    "\n"				/* 10 */
+	    "account beta\n"			/* 11 */
+	    "host 10.0.0.5\n"			/* 12 */
+	    "tls on\n"				/* 13 */
+	    "auth plain\n"			/* 14 */
+	    "user gw\n");			/* 15 */
+	assert_import_refused(path, "msmtprc", (const char *[]){
+	    "pass.msmtprc:1:1: profile 'a': password: is required when auth "
+	    "is plain\n",
+	    "pass.msmtprc:4:6: profile 'a': port: 70000 is out of range",
+	    "pass.msmtprc:8:1: profile 'b': host: is missing\n",
+	    "pass.msmtprc:9:1: profile 'b': unknown command 'frobnicate'\n",
+	    "import: 4 errors in", NULL });
+	free(path);
+}
+
+/*
+ * Thousands of errors: the first 100 in file order, then one line with how
+ * many more there were; the count, the status and the database as for any
+ * refused import.
+ */
+Test(cli, import_prints_the_first_100_errors_and_counts_the_rest)
+{
+	size_t cap = 1 << 20, len = 0;
+	char *json = xmalloc(cap), *rc = xmalloc(cap), *path, *before, *after;
+	const char *first;
+	struct tu_run r;
+
+	seed_two();
+	before = snapshot();
+	/* Profile i on line i + 2, without a host: one error each. */
+	len += (size_t)snprintf(json + len, cap - len, "{\"profiles\": [\n");
+	for (int i = 0; i < 5000; i++)
+		len += (size_t)snprintf(json + len, cap - len,
+		    "{\"name\": \"p%04d\"}%s\n", i, i == 4999 ? "" : ",");
+	snprintf(json + len, cap - len, "]}\n");
+	path = write_tmp("many.json", json);
+	r = gw(NULL, "import", path, NULL);
+	cr_assert_eq(r.status, 65, "%s", r.err);
+	cr_assert_eq(lines_with(r.err, "host: is missing"), 100, "%s", r.err);
+	first = strstr(r.err, "many.json:2:1: profile 'p0000': host: is "
+	    "missing\n");
+	cr_assert(first != NULL && first < strchr(r.err, '\n'),
+	    "the first error first:\n%.300s", r.err);
+	cr_assert(strstr(r.err, "many.json:101:1: profile 'p0099': host: is "
+	    "missing\ngwadmin: ... and 4900 more errors, not shown\n"
+	    "gwadmin: import: 5000 errors in "), "%s", r.err);
+	cr_assert_null(strstr(r.err, "p0100"), "%s", r.err);
+	tu_run_free(&r);
+	free(path);
+
+	/* msmtprc: errors found at the end (a missing host) come in order. */
+	len = 0;
+	for (int i = 0; i < 150; i++)
+		len += (size_t)snprintf(rc + len, cap - len, "account p%03d\n"
+		    "port %d\n", i, i == 120 ? 0 : 25);
+	path = write_tmp("many.msmtprc", rc);
+	r = gw(NULL, "import", "--format", "msmtprc", path, NULL);
+	cr_assert_eq(r.status, 65, "%s", r.err);
+	cr_assert_eq(lines_with(r.err, "host: is missing"), 100, "%s", r.err);
+	cr_assert(strstr(r.err, "many.msmtprc:199:1: profile 'p099': host: is "
+	    "missing\ngwadmin: ... and 51 more errors, not shown\n"
+	    "gwadmin: import: 151 errors in "), "%s", r.err);
+	tu_run_free(&r);
+	free(path);
+	after = snapshot();
+	cr_assert_str_eq(before, after, "a refused import changed the database");
+	free(before);
+	free(after);
+	free(json);
+	free(rc);
+}
+
 Test(cli, import_msmtprc)
 {
 	struct tu_run r;

@@ -2,10 +2,12 @@
  * tui/cli_import.c: gwadmin import and export.
  *
  * Import is all or nothing: the file is parsed and validated whole, then
- * every change is made in one write transaction that commits only if
- * nothing failed (--dry-run does the same work and rolls back, so its
- * counts are exact).  Export writes the JSON profile file; with --output it
- * writes a 0600 file atomically (temporary file, fsync, rename).
+ * checked against the store (stored passwords, the default profile) in the
+ * same pass, so that one run reports every error; then every change is
+ * made in one write transaction that commits only if nothing failed
+ * (--dry-run does the same work and rolls back, so its counts are exact).
+ * Export writes the JSON profile file; with --output it writes a 0600 file
+ * atomically (temporary file, fsync, rename).
  */
 #include "tui/cli.h"
 
@@ -26,6 +28,8 @@
 
 /* Imports larger than this show progress on a terminal. */
 #define PROGRESS_MIN	2000
+/* Errors printed; then one line says how many more there were. */
+#define ERRORS_SHOWN	100
 
 static const char import_usage[] =
     "gwadmin import [--dry-run] [--replace] [--format json|msmtprc] FILE|-";
@@ -78,10 +82,37 @@ static bool
 in_file(const struct profile_file *f, const char *name)
 {
 	for (size_t i = 0; i < f->n; i++) {
-		if (strcmp(f->entries[i].profile->name, name) == 0)
+		const char *n = f->entries[i].profile->name;
+
+		if (n != NULL && strcmp(n, name) == 0)
 			return true;
 	}
 	return false;
+}
+
+/* The default_profile the file sets, if it must be looked for elsewhere. */
+static const char *
+default_elsewhere(const struct profile_file *f)
+{
+	const char *def = f->settings.default_profile;
+
+	if (!f->has_settings ||
+	    !f->settings_given[SETTINGS_KEY_DEFAULT_PROFILE] || def == NULL ||
+	    in_file(f, def))
+		return NULL;
+	return def;
+}
+
+/* Whether check_stored() has anything to ask the store. */
+static bool
+store_questions(const struct profile_file *f)
+{
+	for (size_t i = 0; i < f->n; i++) {
+		if (f->entries[i].profile->name != NULL &&
+		    !f->entries[i].password_given)
+			return true;
+	}
+	return default_elsewhere(f) != NULL;
 }
 
 struct import_counts {
@@ -106,58 +137,105 @@ progress(size_t done, size_t total, bool show)
 }
 
 /*
- * Writes the file's profiles and settings inside the open transaction.
- * Validation errors (those that need the store: stored passwords, the
- * default profile) go to errs.  Returns a store status.
+ * The checks that need the store, made whether or not the file had errors
+ * of its own.  A password the file leaves out is the stored profile's: it is
+ * put in the entry, with the stored revision, and the profile must then have
+ * the password its auth needs.  A default_profile the file sets must name a
+ * profile of the file or, without --replace, of the store.  Errors go to
+ * errs; nothing is written.  Returns a store status.
+ */
+static int
+check_stored(struct store *s, struct profile_file *f, bool replace,
+    struct diag_list *errs, char **cause)
+{
+	const char *def = default_elsewhere(f);
+	struct diag_list full = { 0 };
+	struct profile *old;
+	int rc;
+
+	for (size_t i = 0; i < f->n; i++) {
+		struct profile_entry *e = &f->entries[i];
+		struct profile *p = e->profile;
+		size_t before = errs->n;
+
+		if (p->name == NULL)
+			continue;	/* refused: reported by the reader */
+		rc = store_profile_get(s, p->name, &old, cause);
+		if (rc == STORE_NOT_FOUND)
+			old = NULL;
+		else if (rc != STORE_OK)
+			goto out;
+		if (old != NULL) {
+			p->revision = old->revision;
+			if (!e->password_given && old->password != NULL &&
+			    p->password == NULL)
+				p->password = xstrdup(old->password);
+			profile_free(old);
+		}
+		if (e->password_given)
+			continue;
+		/*
+		 * The reader checked everything but the password, which was
+		 * left to the store: of the whole check, only what it says
+		 * about the password is new.
+		 */
+		profile_validate(p, &full);
+		for (size_t j = 0; j < full.n; j++) {
+			struct diag *d = &full.v[j];
+
+			if (d->key != NULL && strcmp(d->key, "password") == 0)
+				diag_add(errs, 0, 0, d->profile, d->key, "%s",
+				    d->reason);
+		}
+		diag_list_clear(&full);
+		diag_locate(errs, before, e->line, e->column);
+	}
+	if (def != NULL) {
+		old = NULL;
+		rc = replace ? STORE_NOT_FOUND : store_profile_get(s, def, &old,
+		    cause);
+		profile_free(old);
+		if (rc == STORE_NOT_FOUND)
+			diag_add(errs, f->settings_line, f->settings_column,
+			    NULL, "default_profile", "no profile named '%s' in "
+			    "the file or the database", def);
+		else if (rc != STORE_OK)
+			goto out;
+	}
+	rc = STORE_OK;
+out:
+	diag_list_clear(&full);
+	return rc;
+}
+
+/*
+ * Writes the file's profiles and settings inside the open transaction,
+ * once check_stored() found nothing wrong.  Returns a store status.
  */
 static int
 apply(struct store *s, struct profile_file *f, bool replace,
-    struct import_counts *c, struct diag_list *errs, char **cause)
+    struct import_counts *c, char **cause)
 {
 	bool show = isatty(STDERR_FILENO) && f->n >= PROGRESS_MIN;
 	char **names = NULL;
 	int rc;
 
 	for (size_t i = 0; i < f->n; i++) {
-		struct profile_entry *e = &f->entries[i];
-		struct profile *p = e->profile, *old = NULL;
-		size_t before = errs->n;
-		bool changed;
+		struct profile *p = f->entries[i].profile;
+		bool created = p->revision == 0, changed;
 
-		rc = store_profile_get(s, p->name, &old, cause);
-		if (rc != STORE_OK && rc != STORE_NOT_FOUND)
-			return rc;
-		if (old != NULL) {
-			p->revision = old->revision;
-			if (!e->password_given && old->password != NULL &&
-			    p->password == NULL)
-				p->password = xstrdup(old->password);
-		}
-		if (profile_validate(p, errs) > 0) {
-			diag_locate(errs, before, e->line, e->column);
-			profile_free(old);
-			continue;
-		}
-		if (errs->n > 0) {
-			/* Already failing: only collect further errors. */
-			profile_free(old);
-			continue;
-		}
 		rc = store_profile_put(s, p, &changed, cause);
-		if (rc != STORE_OK) {
-			profile_free(old);
+		if (rc != STORE_OK)
 			return rc;
-		}
-		if (old == NULL)
+		if (created)
 			c->created++;
 		else if (changed)
 			c->updated++;
 		else
 			c->unchanged++;
-		profile_free(old);
 		progress(i + 1, f->n, show);
 	}
-	if (replace && errs->n == 0) {
+	if (replace) {
 		struct profile **stored = NULL;
 		size_t n = 0;
 
@@ -186,8 +264,8 @@ apply(struct store *s, struct profile_file *f, bool replace,
 
 	if (f->has_settings) {
 		struct smtp_settings cur;
-		struct profile *def = NULL;
 
+		/* Read after the deletions, which clear a deleted default. */
 		if ((rc = store_settings_get(s, &cur, cause)) != STORE_OK)
 			return rc;
 		for (int k = 0; k < SETTINGS_KEY_COUNT; k++) {
@@ -198,38 +276,41 @@ apply(struct store *s, struct profile_file *f, bool replace,
 				continue;
 			v = settings_get(&f->settings, key);
 			/* Values were checked by the reader. */
-			if (settings_set(&cur, key, v, cause) != 0) {
-				diag_add(errs, f->settings_line,
-				    f->settings_column, NULL,
-				    settings_key_name(key), "%s", *cause);
-				free(*cause);
-				*cause = NULL;
-			}
+			rc = settings_set(&cur, key, v, cause);
 			free(v);
-		}
-		if (cur.default_profile != NULL && !in_file(f,
-		    cur.default_profile)) {
-			rc = replace ? STORE_NOT_FOUND : store_profile_get(s,
-			    cur.default_profile, &def, cause);
-			if (rc == STORE_NOT_FOUND)
-				diag_add(errs, f->settings_line,
-				    f->settings_column, NULL, "default_profile",
-				    "no profile named '%s' in the file or the "
-				    "database", cur.default_profile);
-			else if (rc != STORE_OK) {
+			if (rc != 0) {
 				settings_clear(&cur);
-				return rc;
+				return STORE_ERROR;
 			}
-			profile_free(def);
 		}
-		rc = STORE_OK;
-		if (errs->n == 0)
-			rc = store_settings_put(s, &cur, cause);
+		rc = store_settings_put(s, &cur, cause);
 		settings_clear(&cur);
 		if (rc != STORE_OK)
 			return rc;
 	}
 	return STORE_OK;
+}
+
+/*
+ * Every error in file order, the first ERRORS_SHOWN of them with how many
+ * more there were, and the summary.  Returns the exit status.
+ */
+static int
+report_errors(struct diag_list *errs, const char *source)
+{
+	struct diag_list shown = *errs;
+
+	diag_sort(errs, 0);
+	if (shown.n > ERRORS_SHOWN)
+		shown.n = ERRORS_SHOWN;
+	shown.v = errs->v;
+	cli_print_diags(&shown, source, "");
+	if (errs->n > shown.n)
+		cli_error("... and %zu more error%s, not shown", errs->n -
+		    shown.n, errs->n - shown.n == 1 ? "" : "s");
+	cli_error("import: %zu error%s in %s; nothing was imported",
+	    errs->n, errs->n == 1 ? "" : "s", source);
+	return EX_DATAERR;
 }
 
 int
@@ -303,34 +384,32 @@ cli_import(const char *db, int argc, char **argv)
 	explicit_bzero(buf, len);
 	free(buf);
 	cli_print_diags(&f.warnings, source, "warning: ");
-	if (rc != 0) {
-		cli_print_diags(&errs, source, "");
-		cli_error("import: %zu error%s in %s; nothing was imported",
-		    errs.n, errs.n == 1 ? "" : "s", source);
-		rc = EX_DATAERR;
-		goto out;
-	}
-
+	/*
+	 * A file with errors is still checked against the store, so that one
+	 * run shows them all; but no store is opened (or created) for
+	 * nothing, and one that cannot be used does not hide them.
+	 */
+	if (rc != 0 && !store_questions(&f))
+		goto report;
 	if ((rc = cli_open_store(db, &s)) != 0)
-		goto out;
+		goto store_failed;
 	if ((rc = store_begin(s, &cause)) != STORE_OK) {
 		rc = cli_store_failed(rc, cause);
-		goto out;
+		goto store_failed;
 	}
-	rc = apply(s, &f, replace, &c, &errs, &cause);
-	if (rc != STORE_OK) {
+	if ((rc = check_stored(s, &f, replace, &errs, &cause)) != STORE_OK ||
+	    (errs.n == 0 &&
+	    (rc = apply(s, &f, replace, &c, &cause)) != STORE_OK)) {
 		store_rollback(s);
 		rc = cli_store_failed(rc, cause);
+		if (errs.n > 0)
+			goto report;
 		cli_error("import: nothing was imported");
 		goto out;
 	}
 	if (errs.n > 0) {
 		store_rollback(s);
-		cli_print_diags(&errs, source, "");
-		cli_error("import: %zu error%s in %s; nothing was imported",
-		    errs.n, errs.n == 1 ? "" : "s", source);
-		rc = EX_DATAERR;
-		goto out;
+		goto report;
 	}
 	if (dry_run)
 		store_rollback(s);
@@ -343,6 +422,13 @@ cli_import(const char *db, int argc, char **argv)
 	    dry_run ? "dry run, nothing written: would have " : "",
 	    c.created, c.updated, c.unchanged, c.deleted);
 	rc = 0;
+	goto out;
+
+store_failed:
+	if (errs.n == 0)
+		goto out;
+report:
+	rc = report_errors(&errs, source);
 out:
 	store_close(s);
 	profile_file_clear(&f);
