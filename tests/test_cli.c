@@ -269,6 +269,96 @@ Test(cli, password_stdin_is_stored_masked_and_exported_only_on_request)
 	tu_run_free(&r);
 }
 
+/*
+ * --password-stdin reads no more than a password can be (1024 characters
+ * of up to 4 bytes, a line end, and one byte that says there is more):
+ * an endless or huge standard input is refused at once, and nothing is
+ * changed.
+ */
+Test(cli, password_stdin_reads_no_further_than_a_password)
+{
+	const char *gwadmin = getenv("GWADMIN");
+	char *before, *after, *cmd;
+	struct tu_run r;
+	long long left;
+
+	seed_two();
+	before = snapshot();
+	/* 100 MB without a line end; wc counts what gwadmin left unread. */
+	cmd = xasprintf("head -c 100000000 /dev/zero | tr '\\0' a | "
+	    "{ '%s' --db '%s' set beta --password-stdin; "
+	    "echo \"exit $?\" >&2; wc -c; }", gwadmin, db);
+	tu_run_cmd(&r, NULL, (const char *[]){ "sh", "-c", cmd, NULL });
+	free(cmd);
+	cr_assert(strstr(r.err, "--password-stdin: too much on standard "
+	    "input: a password is at most 1024 characters and one line end"),
+	    "%s", r.err);
+	cr_assert(strstr(r.err, "exit 65\n"), "%s", r.err);
+	left = strtoll(r.out, NULL, 10);
+	cr_assert_geq(left, 100000000 - 4099, "gwadmin read %lld bytes",
+	    100000000 - left);
+	tu_run_free(&r);
+	/* Endless lines: yes(1) ends when gwadmin has gone. */
+	cmd = xasprintf("yes | '%s' --db '%s' set beta --password-stdin",
+	    gwadmin, db);
+	tu_run_cmd(&r, NULL, (const char *[]){ "timeout", "60", "sh", "-c",
+	    cmd, NULL });
+	free(cmd);
+	cr_assert_eq(r.status, 65, "%s", r.err);
+	cr_assert(strstr(r.err, "too much on standard input"), "%s", r.err);
+	tu_run_free(&r);
+	after = snapshot();
+	cr_assert_str_eq(before, after, "the database changed");
+	free(before);
+	free(after);
+}
+
+/*
+ * The password is all of standard input less one line end: 1024
+ * characters (not bytes: the limit of set, import and the menu alike);
+ * more, a second line or nothing at all is refused.
+ */
+Test(cli, password_stdin_takes_one_line_of_up_to_1024_characters)
+{
+	char *in = xmalloc(4 * 1024 + 8), *want;
+	struct tu_run r;
+
+	seed_two();
+	/* 1024 two-byte characters and a CRLF. */
+	in[0] = '\0';
+	for (int i = 0; i < 1024; i++)
+		strcat(in, "\xc3\xa9");
+	want = xasprintf("\"password\": \"%s\"", in);
+	strcat(in, "\r\n");
+	r = gw_ok(in, "set", "beta", "--password-stdin", NULL);
+	tu_run_free(&r);
+	r = gw_ok(NULL, "export", "--include-secrets", "beta", NULL);
+	cr_assert(strstr(r.out, want), "%.200s", r.out);
+	tu_run_free(&r);
+
+	memset(in, 'a', 1025);
+	strcpy(in + 1025, "\n");
+	r = gw(in, "set", "beta", "--password-stdin", NULL);
+	cr_assert_eq(r.status, 65);
+	cr_assert(strstr(r.err, "profile 'beta': password: is 1025 characters "
+	    "long; at most 1024 allowed"), "%s", r.err);
+	tu_run_free(&r);
+	r = gw("new-pw\nsecond line\n", "set", "beta", "--password-stdin",
+	    NULL);
+	cr_assert_eq(r.status, 65);
+	cr_assert(strstr(r.err, "more than one line"), "%s", r.err);
+	tu_run_free(&r);
+	r = gw("", "set", "beta", "--password-stdin", NULL);
+	cr_assert_eq(r.status, 65);
+	cr_assert(strstr(r.err, "no password on standard input"), "%s", r.err);
+	tu_run_free(&r);
+	r = gw_ok(NULL, "export", "--include-secrets", "beta", NULL);
+	cr_assert(strstr(r.out, want), "unchanged: %.200s", r.out);
+	tu_run_free(&r);
+	free(want);
+	free(in);
+}
+
 Test(cli, list_shows_profiles_and_the_default)
 {
 	struct tu_run r;

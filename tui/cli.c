@@ -313,17 +313,29 @@ out:
 /* set */
 
 /*
- * Reads the password from standard input: one line, without its line end.
- * On a terminal, prompts with echo off.  Returns NULL on error (reported).
+ * The most of standard input --password-stdin reads: the password key's
+ * limit, 1024 characters (core/profile.c), at up to 4 bytes each in UTF-8,
+ * a line end of up to 2 bytes (\r\n), and one byte more, which tells that
+ * there is too much.  Nothing past it is read, so an endless stream is
+ * refused at once.
+ */
+#define PASSWORD_CHARS		1024
+#define PASSWORD_READ_MAX	(4 * PASSWORD_CHARS + 2 + 1)
+
+/*
+ * Reads the password from standard input: all of it, which must be one
+ * line, without its line end.  On a terminal, prompts with echo off and
+ * reads the line typed.  Returns NULL on error (reported).  What was read
+ * is wiped on every path; the caller frees the password with free_secret().
  */
 static char *
 read_password(const char *name)
 {
 	struct termios old, quiet;
-	bool tty = isatty(STDIN_FILENO);
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t len;
+	bool tty = isatty(STDIN_FILENO), full;
+	char buf[PASSWORD_READ_MAX], *nl = NULL, *password = NULL;
+	size_t len = 0;
+	int error = 0;
 
 	if (tty) {
 		fprintf(stderr, "Password for profile '%s': ", name);
@@ -335,29 +347,50 @@ read_password(const char *name)
 		} else
 			tty = false;
 	}
-	len = getline(&line, &cap, stdin);
+	/* read(2), not stdio, which would read ahead past the limit. */
+	while (len < sizeof buf && !(tty && nl != NULL)) {
+		ssize_t n = read(STDIN_FILENO, buf + len, sizeof buf - len);
+
+		if (n == 0)
+			break;
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			error = errno;
+			break;
+		}
+		if (nl == NULL)
+			nl = memchr(buf + len, '\n', (size_t)n);
+		len += (size_t)n;
+	}
 	if (tty) {
 		tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
 		fputc('\n', stderr);
 	}
-	if (len < 0) {
-		if (line != NULL)
-			explicit_bzero(line, cap);
-		free(line);
+	full = len == sizeof buf;
+	if (nl != NULL && (size_t)(nl - buf) == len - 1)
+		len--;			/* the line end, and only that */
+	if (len > 0 && buf[len - 1] == '\r')
+		len--;
+	if (error != 0)
+		cli_error("--password-stdin: cannot read standard input: %s",
+		    strerror(error));
+	else if (full)
+		cli_error("--password-stdin: too much on standard input: a "
+		    "password is at most %d characters and one line end; "
+		    "stopped reading after %zu bytes", PASSWORD_CHARS,
+		    sizeof buf);
+	else if (len == 0 && nl == NULL)
 		cli_error("--password-stdin: no password on standard input");
-		return NULL;
-	}
-	if (len > 0 && line[len - 1] == '\n')
-		line[--len] = '\0';
-	if (len > 0 && line[len - 1] == '\r')
-		line[--len] = '\0';
-	if ((size_t)len != strlen(line)) {
-		explicit_bzero(line, cap);
-		free(line);
+	else if (memchr(buf, '\n', len) != NULL)
+		cli_error("--password-stdin: standard input holds more than "
+		    "one line; the password is one line");
+	else if (memchr(buf, '\0', len) != NULL)
 		cli_error("--password-stdin: the password holds a NUL byte");
-		return NULL;
-	}
-	return line;
+	else
+		password = xstrndup(buf, len);
+	explicit_bzero(buf, sizeof buf);
+	return password;
 }
 
 void
