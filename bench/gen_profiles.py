@@ -6,6 +6,16 @@
       spaces like `gwadmin export`, UTF-8; keys left at their default are
       mostly omitted, as in a hand-written file.  Deterministic.
 
+  gen_profiles.py msmtprc N OUT.msmtprc OUT.json
+      N profiles as `json` makes them, cut down to what msmtp's
+      configuration can express (host, port, TLS mode, certificate check,
+      trust file or fingerprint, PLAIN or LOGIN with user and password,
+      from, domain, timeout), written twice: as an msmtprc (a "defaults"
+      section, then one account each) and as the JSON profile file that
+      `gwadmin import --format msmtprc` of it amounts to, so both imports
+      must leave the same database.  Ports are always given (msmtp's
+      default port is not gwsmtp's).  Deterministic.
+
   gen_profiles.py sql SCHEMA.db SOURCE.db OUT.sql [--audit]
       The rows SOURCE.db holds (a database gwadmin imported the JSON into) as
       one `BEGIN IMMEDIATE; INSERT ...; COMMIT;` script for the sqlite3
@@ -134,6 +144,77 @@ def cmd_json(n, out):
         f.write("\n")
 
 
+# The keys an msmtprc can set (host, port, tls, tls_starttls, tls_certcheck,
+# tls_trust_file, tls_fingerprint, auth, user, password, from, domain, timeout).
+MSMTP_KEYS = ("name", "host", "port", "tls", "verify", "ca_file",
+              "fingerprint", "auth", "username", "password", "from", "helo",
+              "timeout")
+
+
+def msmtp_profile(r, n):
+    """profile(r, n) cut down to what an msmtprc can say."""
+    p = {k: v for k, v in profile(r, n).items() if k in MSMTP_KEYS}
+    # Always given: msmtp's default port is not gwsmtp's.
+    p.setdefault("port", {"implicit": 465, "explicit": 587,
+                          "none": 25}[p["tls"]])
+    # msmtp: certcheck off overrides the trust file and the fingerprint, and
+    # a fingerprint the trust file.
+    if p.get("verify") is False or "fingerprint" in p:
+        p.pop("ca_file", None)
+    if p.get("verify") is False:
+        p.pop("fingerprint", None)
+    # No ANONYMOUS, and no allow_plain_auth_without_tls, in an msmtprc.
+    if p["auth"] == "anonymous" or p["tls"] == "none":
+        p["auth"] = "none"
+        p.pop("username", None)
+        p.pop("password", None)
+    return p
+
+
+def msmtp_quoted(s):
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def msmtp_account(p):
+    """The msmtprc lines of one profile (after a 'defaults / tls on')."""
+    lines = ["", "account " + p["name"], "host " + p["host"],
+             "port %d" % p["port"]]
+    if p["tls"] == "none":
+        lines.append("tls off")
+    elif p["tls"] == "implicit":
+        lines.append("tls_starttls off")
+    if p.get("verify") is False:
+        lines.append("tls_certcheck off")
+    if "ca_file" in p:
+        lines.append("tls_trust_file " + p["ca_file"])
+    if "fingerprint" in p:
+        hexd = p["fingerprint"][len("sha256:"):].upper()
+        lines.append("tls_fingerprint " +
+                     ":".join(hexd[i:i + 2] for i in range(0, 64, 2)))
+    lines.append("auth " + ("off" if p["auth"] == "none" else p["auth"]))
+    if "username" in p:
+        lines.append("user " + p["username"])
+        lines.append("password " + msmtp_quoted(p["password"]))
+    for key, cmd in (("from", "from"), ("helo", "domain"),
+                     ("timeout", "timeout")):
+        if key in p:
+            lines.append("%s %s" % (cmd, p[key]))
+    return "\n".join(lines) + "\n"
+
+
+def cmd_msmtprc(n, out_rc, out_json):
+    r = random.Random(20240602)
+    profiles = [msmtp_profile(r, i) for i in range(n)]
+    with open(out_rc, "w", encoding="utf-8") as f:
+        f.write("# %d accounts for bench/import.sh\n"
+                "defaults\ntls on\ntls_starttls on\n" % n)
+        for p in profiles:
+            f.write(msmtp_account(p))
+    with open(out_json, "w", encoding="utf-8") as f:
+        json.dump({"profiles": profiles}, f, indent=2, ensure_ascii=False)
+        f.write("\n")
+
+
 # The store's connection set-up (store/store_sqlite.c, store_open()).
 PRAGMAS = ("PRAGMA journal_mode = WAL;\nPRAGMA synchronous = FULL;\n"
            "PRAGMA secure_delete = ON;\nPRAGMA foreign_keys = ON;\n")
@@ -199,6 +280,8 @@ def cmd_floor(schema_db, source_db, out):
 def main(argv):
     if len(argv) == 4 and argv[1] == "json":
         cmd_json(int(argv[2]), argv[3])
+    elif len(argv) == 5 and argv[1] == "msmtprc":
+        cmd_msmtprc(int(argv[2]), argv[3], argv[4])
     elif len(argv) in (5, 6) and argv[1] == "sql" and \
             argv[5:] in ([], ["--audit"]):
         cmd_sql(argv[2], argv[3], argv[4], len(argv) == 6)

@@ -1,20 +1,25 @@
 #!/bin/bash
 # Import of N (default 100,000) generated profiles from one JSON file, and
 # export of them, against the raw rate of the sqlite3 shell inserting the
-# same rows in one transaction.
+# same rows in one transaction.  Then the msmtprc import against the JSON
+# import of the same NRC (default 50,000) profiles, side by side.
 #
 # Targets: the import within 2x of the raw SQLite rate, and its peak memory
-# under 4x the file's size.  Speed is reported, never asserted: the script
-# fails only when an import is refused or export->import is not the identity.
+# under 4x the file's size; msmtprc about as fast as JSON (linear in the
+# accounts).  Speed is reported, never asserted: the script fails only when
+# an import is refused, export->import is not the identity, or the msmtprc
+# and JSON imports of the same profiles give different databases.
 #
 #   BUILD=build-release bash bench/import.sh      (what ./run bench does)
 #   N=10000 bench/import.sh                       (a smaller run)
+#   N=1000 NRC=50000 bench/import.sh              (mostly msmtprc against JSON)
 #   RUNS=5 bench/import.sh                        (median of 5, default 3)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 BUILD=${BUILD:-build-release}
 N=${N:-100000}
+NRC=${NRC:-50000}
 RUNS=${RUNS:-3}
 PY=/usr/bin/python3
 GEN=bench/gen_profiles.py
@@ -96,9 +101,29 @@ if measure reimport "$GWADMIN" --db "$tmp/again.db" import "$tmp/out.json" >/dev
 	identity=OK
 fi
 
-$PY - "$tmp" "$N" "$identity" "$(nproc)" <<'PY'
+# msmtprc against JSON: the same NRC profiles written both ways (only what
+# an msmtprc can say), each imported into a fresh database, interleaved; the
+# two databases must then export the same.
+echo "generating $NRC profiles as msmtprc and as JSON..."
+$PY "$GEN" msmtprc "$NRC" "$tmp/same.msmtprc" "$tmp/same.json"
+for ((i = 0; i < RUNS; i++)); do
+	fresh rc
+	measure rc_msmtprc "$GWADMIN" --db "$tmp/rc.db" import --format msmtprc "$tmp/same.msmtprc" >/dev/null
+	fresh rcjson
+	measure rc_json "$GWADMIN" --db "$tmp/rcjson.db" import "$tmp/same.json" >/dev/null
+done
+same=FAIL
+if "$GWADMIN" --db "$tmp/rc.db" export --include-secrets >"$tmp/rc.out" &&
+	"$GWADMIN" --db "$tmp/rcjson.db" export --include-secrets >"$tmp/rcjson.out" &&
+	cmp -s "$tmp/rc.out" "$tmp/rcjson.out" &&
+	[ "$($PY -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["profiles"]))' "$tmp/rc.out")" = "$NRC" ]; then
+	same=OK
+fi
+
+$PY - "$tmp" "$N" "$identity" "$(nproc)" "$NRC" "$same" <<'PY'
 import os, statistics, sys
 tmp, n, identity, cores = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+nrc, same = int(sys.argv[5]), sys.argv[6]
 
 def median(label):
     rows = [l.split() for l in open(os.path.join(tmp, label + ".times"))]
@@ -137,6 +162,19 @@ print("  export -> import -> export identity: %s" % identity)
 print("  (gwadmin import also writes one audit row per profile, the product's")
 print("   rule: 'raw' inserts the profile rows only, '+audit' both, like gwadmin;")
 print("   the shell parses one INSERT statement per row, the floor none)")
+
+rc_s, rc_mb = median("rc_msmtprc")
+js_s, js_mb = median("rc_json")
+mb = lambda name: os.path.getsize(os.path.join(tmp, name)) / 1e6
+rate_rc = lambda s: "%10.0f" % (nrc / s) if s > 0 else "       inf"
+print()
+print("gwadmin import of the same %d profiles as msmtprc and as JSON (median of the runs)" % nrc)
+print("                            seconds profiles/s   peak RSS       file")
+print("  import (JSON)           %9.2f %s %8.1f MB %7.1f MB" % (js_s, rate_rc(js_s), js_mb, mb("same.json")))
+print("  import --format msmtprc %9.2f %s %8.1f MB %7.1f MB" % (rc_s, rate_rc(rc_s), rc_mb, mb("same.msmtprc")))
+print("  msmtprc / JSON          %9.2fx" % (rc_s / js_s if js_s > 0 else float("inf")))
+print("  both imports give the same database: %s" % same)
 PY
 
 [ "$identity" = OK ] || { echo "import.sh: FAILED: export -> import is not the identity" >&2; exit 1; }
+[ "$same" = OK ] || { echo "import.sh: FAILED: the msmtprc and JSON imports of the same profiles differ" >&2; exit 1; }
