@@ -86,7 +86,7 @@ static const struct key_info keys[PROFILE_KEY_COUNT] = {
 	    F(username), 0, 255, KIND_TEXT, NULL,
 	    "at most 255 characters; required for plain and login" },
 	[PROFILE_KEY_PASSWORD] = { "password", PROFILE_TYPE_STRING,
-	    F(password), 0, 1024, KIND_SECRET, NULL,
+	    F(password), 0, PROFILE_PASSWORD_MAX, KIND_SECRET, NULL,
 	    "at most 1024 characters; required for plain and login" },
 	[PROFILE_KEY_TRACE] = { "trace", PROFILE_TYPE_STRING, F(trace), 0, 255,
 	    KIND_TRACE, NULL,

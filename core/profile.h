@@ -15,6 +15,8 @@
 #include "core/diag.h"
 
 #define PROFILE_NAME_MAX	31
+/* The password key's limit, in characters. */
+#define PROFILE_PASSWORD_MAX	1024
 #define PROFILE_ALT_HOSTS_MAX	3
 
 enum profile_tls {

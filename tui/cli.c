@@ -314,13 +314,12 @@ out:
 
 /*
  * The most of standard input --password-stdin reads: the password key's
- * limit, 1024 characters (core/profile.c), at up to 4 bytes each in UTF-8,
+ * limit, PROFILE_PASSWORD_MAX characters, at up to 4 bytes each in UTF-8,
  * a line end of up to 2 bytes (\r\n), and one byte more, which tells that
  * there is too much.  Nothing past it is read, so an endless stream is
  * refused at once.
  */
-#define PASSWORD_CHARS		1024
-#define PASSWORD_READ_MAX	(4 * PASSWORD_CHARS + 2 + 1)
+#define PASSWORD_READ_MAX	(4 * PROFILE_PASSWORD_MAX + 2 + 1)
 
 /*
  * Reads the password from standard input: all of it, which must be one
@@ -378,7 +377,7 @@ read_password(const char *name)
 	else if (full)
 		cli_error("--password-stdin: too much on standard input: a "
 		    "password is at most %d characters and one line end; "
-		    "stopped reading after %zu bytes", PASSWORD_CHARS,
+		    "stopped reading after %zu bytes", PROFILE_PASSWORD_MAX,
 		    sizeof buf);
 	else if (len == 0 && nl == NULL)
 		cli_error("--password-stdin: no password on standard input");
