@@ -85,4 +85,11 @@ int	 sqlite_store_open(const char *path, const char *program,
 int	 pg_store_open(const char *uri, const char *program,
 	     struct store **out, char **cause);
 
+/*
+ * Shared by the backends (store/store.c): sets *cause, unless cause is
+ * NULL, to the formatted message.
+ */
+void	 store_set_cause(char **cause, const char *fmt, ...)
+	     __attribute__((format(printf, 2, 3)));
+
 #endif

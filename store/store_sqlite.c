@@ -1,6 +1,7 @@
 /*
- * store/store_sqlite.c: the configuration store and the outbound queue
- * (store/store.h) on SQLite.
+ * store/store_sqlite.c: the SQLite backend of the configuration store and
+ * the outbound queue (store/store.h; store/store.c calls it through the
+ * table of store/backend.h).
  *
  * The only file of the project that includes sqlite3.h.  It enforces the
  * file rules of SPEC section 4: the database is created 0600 in a 0700
@@ -23,7 +24,7 @@
  * nor decide queue states (core/queue.h does), and it is not thread-safe:
  * one struct store serves one thread at a time.
  */
-#include "store/store.h"
+#include "store/backend.h"
 
 #include <sys/stat.h>
 
@@ -353,7 +354,8 @@ static const char *const qsql[Q_COUNT] = {
 	[Q_GENERATION] = "SELECT coalesce(max(id), 0) FROM audit",
 };
 
-struct store {
+struct sqlite_store {
+	struct store	 base;		/* first, so that each op casts */
 	sqlite3		*db;
 	char		*path;
 	char		*program;
@@ -374,44 +376,31 @@ struct store {
 	sqlite3_stmt	*st_q[Q_COUNT];
 };
 
-static void	set_cause(char **, const char *, ...)
-		    __attribute__((format(printf, 2, 3)));
-
-static void
-set_cause(char **cause, const char *fmt, ...)
-{
-	va_list	ap;
-
-	if (cause == NULL)
-		return;
-	va_start(ap, fmt);
-	*cause = xvasprintf(fmt, ap);
-	va_end(ap);
-}
+static const struct store_ops	sqlite_ops;
 
 /*
  * Turns a failed SQLite call into a store status and a message naming the
  * file and what to do.  what says what was being done.
  */
 static int
-db_fail(struct store *s, int rc, const char *what, char **cause)
+db_fail(struct sqlite_store *s, int rc, const char *what, char **cause)
 {
 	const char	*msg = sqlite3_errmsg(s->db);
 
 	switch (rc & 0xff) {
 	case SQLITE_BUSY:
 	case SQLITE_LOCKED:
-		set_cause(cause, "%s: the database is locked by another "
+		store_set_cause(cause, "%s: the database is locked by another "
 		    "process (waited %d s); try again when it has finished",
 		    s->path, STORE_BUSY_TIMEOUT / 1000);
 		return STORE_BUSY;
 	case SQLITE_NOTADB:
-		set_cause(cause, "%s is not an SQLite database; give the path "
-		    "of a gwsmtp database or of a new file", s->path);
+		store_set_cause(cause, "%s is not an SQLite database; give the "
+		    "path of a gwsmtp database or of a new file", s->path);
 		return STORE_BADFILE;
 	case SQLITE_CORRUPT:
-		set_cause(cause, "%s is damaged (%s); restore it from a backup",
-		    s->path, msg);
+		store_set_cause(cause, "%s is damaged (%s); restore it from a "
+		    "backup", s->path, msg);
 		return STORE_BADFILE;
 	case SQLITE_CANTOPEN:
 		if (sqlite3_system_errno(s->db) != EACCES &&
@@ -420,20 +409,21 @@ db_fail(struct store *s, int rc, const char *what, char **cause)
 		/* FALLTHROUGH */
 	case SQLITE_READONLY:
 	case SQLITE_PERM:
-		set_cause(cause, "%s: %s: %s; check that this user owns the "
-		    "file and may write to its directory", s->path, what, msg);
+		store_set_cause(cause, "%s: %s: %s; check that this user owns "
+		    "the file and may write to its directory", s->path, what,
+		    msg);
 		return STORE_PERM;
 	case SQLITE_FULL:
-		set_cause(cause, "%s: %s: the disk is full; free some space "
-		    "and try again", s->path, what);
+		store_set_cause(cause, "%s: %s: the disk is full; free some "
+		    "space and try again", s->path, what);
 		return STORE_ERROR;
 	}
-	set_cause(cause, "%s: %s: %s", s->path, what, msg);
+	store_set_cause(cause, "%s: %s: %s", s->path, what, msg);
 	return STORE_ERROR;
 }
 
 static int
-db_exec(struct store *s, const char *sql, const char *what, char **cause)
+db_exec(struct sqlite_store *s, const char *sql, const char *what, char **cause)
 {
 	int	rc;
 
@@ -444,7 +434,7 @@ db_exec(struct store *s, const char *sql, const char *what, char **cause)
 }
 
 static int
-db_prepare(struct store *s, const char *sql, unsigned int flags,
+db_prepare(struct sqlite_store *s, const char *sql, unsigned int flags,
     sqlite3_stmt **st, char **cause)
 {
 	int	rc;
@@ -459,7 +449,8 @@ db_prepare(struct store *s, const char *sql, unsigned int flags,
 
 /* Steps a statement that returns no rows, then resets it for reuse. */
 static int
-db_done(struct store *s, sqlite3_stmt *st, const char *what, char **cause)
+db_done(struct sqlite_store *s, sqlite3_stmt *st, const char *what,
+    char **cause)
 {
 	int	rc, status = STORE_OK;
 
@@ -473,7 +464,7 @@ db_done(struct store *s, sqlite3_stmt *st, const char *what, char **cause)
 
 /* Runs a query of one integer (a pragma, a count). */
 static int
-db_int(struct store *s, const char *sql, long long *out, char **cause)
+db_int(struct sqlite_store *s, const char *sql, long long *out, char **cause)
 {
 	sqlite3_stmt	*st;
 	int		 rc, status;
@@ -498,14 +489,14 @@ db_int(struct store *s, const char *sql, long long *out, char **cause)
  * that store_commit() refuses to commit half a change.
  */
 static int
-tx_enter(struct store *s, bool *own, char **cause)
+tx_enter(struct sqlite_store *s, bool *own, char **cause)
 {
 	int	status;
 
 	*own = false;
 	if (s->in_tx) {
 		if (s->tx_failed) {
-			set_cause(cause, "%s: an earlier change in this "
+			store_set_cause(cause, "%s: an earlier change in this "
 			    "transaction failed; roll it back", s->path);
 			return STORE_ERROR;
 		}
@@ -530,14 +521,14 @@ tx_enter(struct store *s, bool *own, char **cause)
  * already committed.
  */
 static void
-wipe_wal(struct store *s)
+wipe_wal(struct sqlite_store *s)
 {
 	(void)sqlite3_wal_checkpoint_v2(s->db, NULL,
 	    SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
 }
 
 static int
-tx_leave(struct store *s, bool own, int status, char **cause)
+tx_leave(struct sqlite_store *s, bool own, int status, char **cause)
 {
 	if (!own) {
 		if (s->in_tx && status != STORE_OK && status != STORE_STALE &&
@@ -588,7 +579,7 @@ sql_add(struct sqlbuf *b, const char *fmt, ...)
 
 /* The cached statements, generated from columns[]. */
 static int
-prepare_statements(struct store *s, char **cause)
+prepare_statements(struct sqlite_store *s, char **cause)
 {
 	struct sqlbuf	 sel = { NULL, 0 }, ins = { NULL, 0 };
 	struct sqlbuf	 upd = { NULL, 0 }, get = { NULL, 0 };
@@ -647,7 +638,7 @@ out:
  * refuses a file that is not ours or is newer than this program.
  */
 static int
-schema_check(struct store *s, long long *version, char **cause)
+schema_check(struct sqlite_store *s, long long *version, char **cause)
 {
 	sqlite3_stmt	*st;
 	long long	 v, app, tables;
@@ -672,19 +663,19 @@ schema_check(struct store *s, long long *version, char **cause)
 
 	if ((app != 0 && app != STORE_APPLICATION_ID) ||
 	    (app == 0 && (v != 0 || tables != 0))) {
-		set_cause(cause, "%s is an SQLite database but not a gwsmtp "
-		    "database; give another path", s->path);
+		store_set_cause(cause, "%s is an SQLite database but not a "
+		    "gwsmtp database; give another path", s->path);
 		return STORE_BADFILE;
 	}
 	if (v > STORE_SCHEMA_VERSION) {
-		set_cause(cause, "%s has schema version %lld, newer than this "
-		    "program's %d; upgrade gwsmtp", s->path, v,
+		store_set_cause(cause, "%s has schema version %lld, newer than "
+		    "this program's %d; upgrade gwsmtp", s->path, v,
 		    STORE_SCHEMA_VERSION);
 		return STORE_BADFILE;
 	}
 	if (v < 0) {
-		set_cause(cause, "%s has schema version %lld, which no gwsmtp "
-		    "writes; restore it from a backup", s->path, v);
+		store_set_cause(cause, "%s has schema version %lld, which no "
+		    "gwsmtp writes; restore it from a backup", s->path, v);
 		return STORE_BADFILE;
 	}
 	*version = v;
@@ -697,7 +688,7 @@ schema_check(struct store *s, long long *version, char **cause)
  * migrated while this one waited.
  */
 static int
-migrate(struct store *s, char **cause)
+migrate(struct sqlite_store *s, char **cause)
 {
 	long long	 v;
 	char		*sql;
@@ -767,18 +758,18 @@ make_dirs(const char *path, char **cause)
 		if (mkdir(dir, 0700) == 0) {
 			/* mkdir's mode passes through the umask; be exact. */
 			if (chmod(dir, 0700) != 0) {
-				set_cause(cause, "cannot set the mode of %s: "
-				    "%s", dir, strerror(errno));
+				store_set_cause(cause, "cannot set the mode of "
+				    "%s: %s", dir, strerror(errno));
 				goto fail;
 			}
 		} else if (errno != EEXIST) {
-			set_cause(cause, "cannot create the directory %s: %s",
-			    dir, strerror(errno));
+			store_set_cause(cause, "cannot create the directory "
+			    "%s: %s", dir, strerror(errno));
 			status = errno == EACCES ? STORE_PERM : STORE_ERROR;
 			goto fail;
 		} else if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
-			set_cause(cause, "%s is in the way of the database "
-			    "directory: it is not a directory", dir);
+			store_set_cause(cause, "%s is in the way of the "
+			    "database directory: it is not a directory", dir);
 			goto fail;
 		}
 		if (c == '\0')
@@ -831,18 +822,19 @@ check_dir(const char *dir, uid_t owner, bool own, char **cause)
 	char		*who, *whose;
 
 	if (lstat(dir, &sb) != 0) {
-		set_cause(cause, "cannot stat %s: %s", dir, strerror(errno));
+		store_set_cause(cause, "cannot stat %s: %s", dir,
+		    strerror(errno));
 		return errno == EACCES ? STORE_PERM : STORE_ERROR;
 	}
 	if (sb.st_uid != owner && sb.st_uid != 0) {
 		who = user_name(sb.st_uid);
 		whose = user_name(owner);
-		set_cause(cause, "%s belongs to %s, who could put a database "
-		    "of their own in place of this one and read the passwords "
-		    "written into it; refusing to use it.  The directories on "
-		    "its path must belong to %s%s", dir, who, owner == 0 ?
-		    "root" : whose, owner == 0 ? "" : " (the database's owner) "
-		    "or root");
+		store_set_cause(cause, "%s belongs to %s, who could put a "
+		    "database of their own in place of this one and read the "
+		    "passwords written into it; refusing to use it.  The "
+		    "directories on its path must belong to %s%s", dir, who,
+		    owner == 0 ? "root" : whose,
+		    owner == 0 ? "" : " (the database's owner) or root");
 		free(who);
 		free(whose);
 		return STORE_PERM;
@@ -851,17 +843,17 @@ check_dir(const char *dir, uid_t owner, bool own, char **cause)
 	    (!own && (sb.st_mode & S_ISVTX) != 0))
 		return STORE_OK;
 	if ((sb.st_mode & S_ISVTX) != 0)
-		set_cause(cause, "%s, which holds the database, is writable by "
-		    "group or others (mode %04o): even with the sticky bit, "
-		    "another user could create the -wal file that SQLite "
-		    "writes passwords into; refusing to use it.  Keep the "
-		    "database in a directory of its own, made with mkdir -m "
-		    "700", dir, (unsigned)(sb.st_mode & 07777));
+		store_set_cause(cause, "%s, which holds the database, is "
+		    "writable by group or others (mode %04o): even with the "
+		    "sticky bit, another user could create the -wal file that "
+		    "SQLite writes passwords into; refusing to use it.  Keep "
+		    "the database in a directory of its own, made with mkdir "
+		    "-m 700", dir, (unsigned)(sb.st_mode & 07777));
 	else
-		set_cause(cause, "%s is writable by group or others (mode "
-		    "%04o), so another user could move the database away and "
-		    "put one of their own in its place; refusing to use it.  "
-		    "Make it private with: chmod go-w %s", dir,
+		store_set_cause(cause, "%s is writable by group or others "
+		    "(mode %04o), so another user could move the database away "
+		    "and put one of their own in its place; refusing to use "
+		    "it.  Make it private with: chmod go-w %s", dir,
 		    (unsigned)(sb.st_mode & 07777), dir);
 	return STORE_PERM;
 }
@@ -885,8 +877,8 @@ check_dirs(const char *path, uid_t owner, char **cause)
 		todo = xstrdup(path);
 	else {
 		if ((cur = getcwd(NULL, 0)) == NULL) {
-			set_cause(cause, "cannot find the current directory: "
-			    "%s", strerror(errno));
+			store_set_cause(cause, "cannot find the current "
+			    "directory: %s", strerror(errno));
 			return STORE_ERROR;
 		}
 		todo = xasprintf("%s/%s", cur, path);
@@ -922,9 +914,9 @@ check_dirs(const char *path, uid_t owner, char **cause)
 		}
 		if (S_ISLNK(sb.st_mode)) {
 			real = realpath(next, NULL);
-			set_cause(cause, "%s is a symbolic link (to %s), and "
-			    "SQLite opens no database through one; give the "
-			    "database's path without links", next,
+			store_set_cause(cause, "%s is a symbolic link (to %s), "
+			    "and SQLite opens no database through one; give "
+			    "the database's path without links", next,
 			    real != NULL ? real : "nothing that exists");
 			free(real);
 			free(next);
@@ -946,8 +938,8 @@ static int
 check_mode(const char *path, const struct stat *sb, char **cause)
 {
 	if ((sb->st_mode & 077) != 0) {
-		set_cause(cause, "%s is open to group or others (mode %04o) "
-		    "and holds passwords; refusing to use it.  Make it "
+		store_set_cause(cause, "%s is open to group or others (mode "
+		    "%04o) and holds passwords; refusing to use it.  Make it "
 		    "private with: chmod 600 %s", path,
 		    (unsigned)(sb->st_mode & 07777), path);
 		return STORE_PERM;
@@ -970,22 +962,23 @@ check_side(const char *side, uid_t owner, char **cause)
 	if (lstat(side, &sb) != 0) {
 		if (errno == ENOENT)
 			return STORE_OK;
-		set_cause(cause, "cannot stat %s: %s", side, strerror(errno));
+		store_set_cause(cause, "cannot stat %s: %s", side,
+		    strerror(errno));
 		return errno == EACCES ? STORE_PERM : STORE_ERROR;
 	}
 	if (!S_ISREG(sb.st_mode)) {
-		set_cause(cause, "%s is %s, not a regular file, and SQLite "
-		    "would write the database's pages, passwords included, "
-		    "through it; refusing to use it.  Remove it", side,
-		    S_ISLNK(sb.st_mode) ? "a symbolic link" :
+		store_set_cause(cause, "%s is %s, not a regular file, and "
+		    "SQLite would write the database's pages, passwords "
+		    "included, through it; refusing to use it.  Remove it",
+		    side, S_ISLNK(sb.st_mode) ? "a symbolic link" :
 		    S_ISDIR(sb.st_mode) ? "a directory" : "a special file");
 		return STORE_PERM;
 	}
 	if (sb.st_uid != owner) {
 		who = user_name(sb.st_uid);
 		whose = user_name(owner);
-		set_cause(cause, "%s belongs to %s, not to %s who owns the "
-		    "database, so %s could read the passwords SQLite would "
+		store_set_cause(cause, "%s belongs to %s, not to %s who owns "
+		    "the database, so %s could read the passwords SQLite would "
 		    "write into it; refusing to use it.  Remove it, or if it "
 		    "is this database's own: chown %s %s", side, who, whose,
 		    who, whose, side);
@@ -1024,8 +1017,8 @@ prepare_file(const char *path, uid_t owner, char **cause)
 	if (fd != -1) {
 		/* The umask may have taken bits away; 0600 exactly. */
 		if (fchmod(fd, 0600) != 0) {
-			set_cause(cause, "cannot set the mode of %s: %s", path,
-			    strerror(errno));
+			store_set_cause(cause, "cannot set the mode of %s: %s",
+			    path, strerror(errno));
 			close(fd);
 			return STORE_ERROR;
 		}
@@ -1033,7 +1026,8 @@ prepare_file(const char *path, uid_t owner, char **cause)
 		return STORE_OK;
 	}
 	if (errno != EEXIST) {
-		set_cause(cause, "cannot create %s: %s", path, strerror(errno));
+		store_set_cause(cause, "cannot create %s: %s", path,
+		    strerror(errno));
 		return errno == EACCES ? STORE_PERM : STORE_ERROR;
 	}
 
@@ -1043,24 +1037,25 @@ prepare_file(const char *path, uid_t owner, char **cause)
 	 * any descriptor of it would drop them all.
 	 */
 	if (lstat(path, &sb) != 0) {
-		set_cause(cause, "cannot stat %s: %s", path, strerror(errno));
+		store_set_cause(cause, "cannot stat %s: %s", path,
+		    strerror(errno));
 		return errno == EACCES ? STORE_PERM : STORE_ERROR;
 	}
 	if (S_ISLNK(sb.st_mode)) {
-		set_cause(cause, "%s is a symbolic link; give the path of the "
-		    "database file itself", path);
+		store_set_cause(cause, "%s is a symbolic link; give the path "
+		    "of the database file itself", path);
 		return STORE_BADFILE;
 	}
 	if (!S_ISREG(sb.st_mode)) {
-		set_cause(cause, "%s is %s; give the path of a gwsmtp database "
-		    "or of a new file", path, S_ISDIR(sb.st_mode) ?
+		store_set_cause(cause, "%s is %s; give the path of a gwsmtp "
+		    "database or of a new file", path, S_ISDIR(sb.st_mode) ?
 		    "a directory" : "not a regular file");
 		return STORE_BADFILE;
 	}
 	if (faccessat(AT_FDCWD, path, R_OK | W_OK, AT_EACCESS) != 0) {
-		set_cause(cause, "cannot open %s for reading and writing: %s; "
-		    "it must belong to the user running this program", path,
-		    strerror(errno));
+		store_set_cause(cause, "cannot open %s for reading and "
+		    "writing: %s; it must belong to the user running this "
+		    "program", path, strerror(errno));
 		return errno == EACCES || errno == EPERM ? STORE_PERM :
 		    STORE_ERROR;
 	}
@@ -1088,8 +1083,8 @@ store_default_path(char **cause)
 		home = pw != NULL ? pw->pw_dir : NULL;
 	}
 	if (home == NULL || *home != '/') {
-		set_cause(cause, "no home directory is known for the database; "
-		    "set HOME or GWSMTP_DB, or give --db PATH");
+		store_set_cause(cause, "no home directory is known for the "
+		    "database; set HOME or GWSMTP_DB, or give --db PATH");
 		return NULL;
 	}
 	len = strlen(home);
@@ -1107,7 +1102,7 @@ store_default_path(char **cause)
  * this retries until the busy timeout.
  */
 static int
-set_wal(struct store *s, char **cause)
+set_wal(struct sqlite_store *s, char **cause)
 {
 	sqlite3_stmt	*st;
 	const char	*mode;
@@ -1130,8 +1125,8 @@ set_wal(struct store *s, char **cause)
 	}
 	mode = (const char *)sqlite3_column_text(st, 0);
 	if (mode == NULL || strcmp(mode, "wal") != 0) {
-		set_cause(cause, "%s: cannot switch to WAL (the journal mode "
-		    "stays %s); is the file on a network file system?",
+		store_set_cause(cause, "%s: cannot switch to WAL (the journal "
+		    "mode stays %s); is the file on a network file system?",
 		    s->path, mode != NULL ? mode : "unknown");
 		status = STORE_ERROR;
 	}
@@ -1141,7 +1136,7 @@ out:
 }
 
 static void
-store_free(struct store *s)
+sqlite_free(struct sqlite_store *s)
 {
 	size_t	i;
 
@@ -1164,17 +1159,17 @@ store_free(struct store *s)
 }
 
 int
-store_open(const char *path, const char *program, struct store **out,
+sqlite_store_open(const char *path, const char *program, struct store **out,
     char **cause)
 {
-	struct store	*s;
+	struct sqlite_store	*s;
 	long long	 v;
 	uid_t		 owner;
 	int		 rc, status;
 
 	*out = NULL;
 	if (path == NULL || *path == '\0') {
-		set_cause(cause, "no database path given");
+		store_set_cause(cause, "no database path given");
 		return STORE_ERROR;
 	}
 	/*
@@ -1189,6 +1184,7 @@ store_open(const char *path, const char *program, struct store **out,
 		return status;
 
 	s = xcalloc(1, sizeof *s);
+	s->base.ops = &sqlite_ops;
 	s->path = xstrdup(path);
 	s->program = xstrdup(program != NULL ? program : "gwsmtp");
 	s->os_user = user_name(geteuid());
@@ -1202,15 +1198,16 @@ store_open(const char *path, const char *program, struct store **out,
 	    NULL);
 	if (rc != SQLITE_OK) {
 		if (s->db == NULL) {
-			set_cause(cause, "%s: %s", path, sqlite3_errstr(rc));
+			store_set_cause(cause, "%s: %s", path,
+			    sqlite3_errstr(rc));
 			status = STORE_ERROR;
 		} else
 			status = db_fail(s, rc, "cannot open", cause);
 		goto fail;
 	}
 	if (sqlite3_db_readonly(s->db, "main") == 1) {
-		set_cause(cause, "%s can only be read by this user; it must "
-		    "belong to the user running this program", path);
+		store_set_cause(cause, "%s can only be read by this user; it "
+		    "must belong to the user running this program", path);
 		status = STORE_PERM;
 		goto fail;
 	}
@@ -1237,31 +1234,35 @@ store_open(const char *path, const char *program, struct store **out,
 	    cause)) != STORE_OK)
 		goto fail;
 
-	*out = s;
+	*out = &s->base;
 	return STORE_OK;
 
 fail:
-	store_free(s);
+	sqlite_free(s);
 	return status;
 }
 
-void
-store_close(struct store *s)
+static void
+sqlite_close(struct store *base)
 {
+	struct sqlite_store	*s = (struct sqlite_store *)base;
+
 	if (s == NULL)
 		return;
 	if (s->in_tx && !sqlite3_get_autocommit(s->db))
 		(void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-	store_free(s);
+	sqlite_free(s);
 }
 
-int
-store_begin(struct store *s, char **cause)
+static int
+sqlite_begin(struct store *base, char **cause)
 {
-	int	status;
+	struct sqlite_store	*s = (struct sqlite_store *)base;
+	int			 status;
 
 	if (s->in_tx) {
-		set_cause(cause, "%s: a transaction is already open", s->path);
+		store_set_cause(cause, "%s: a transaction is already open",
+		    s->path);
 		return STORE_ERROR;
 	}
 	status = db_exec(s, "BEGIN IMMEDIATE", "cannot start a write", cause);
@@ -1273,27 +1274,11 @@ store_begin(struct store *s, char **cause)
 	return STORE_OK;
 }
 
-int
-store_commit(struct store *s, char **cause)
+static void
+sqlite_rollback(struct store *base)
 {
-	if (!s->in_tx) {
-		set_cause(cause, "%s: no transaction is open", s->path);
-		return STORE_ERROR;
-	}
-	if (s->tx_failed || sqlite3_get_autocommit(s->db)) {
-		/* SQLite may already have rolled back (disk full, I/O). */
-		store_rollback(s);
-		set_cause(cause, "%s: a change in this transaction failed; "
-		    "nothing was stored", s->path);
-		return STORE_ERROR;
-	}
-	s->in_tx = false;
-	return tx_leave(s, true, STORE_OK, cause);
-}
+	struct sqlite_store	*s = (struct sqlite_store *)base;
 
-void
-store_rollback(struct store *s)
-{
 	if (!s->in_tx)
 		return;
 	if (!sqlite3_get_autocommit(s->db))
@@ -1301,6 +1286,26 @@ store_rollback(struct store *s)
 	s->in_tx = false;
 	s->tx_failed = false;
 	s->tx_wipe = false;
+}
+
+static int
+sqlite_commit(struct store *base, char **cause)
+{
+	struct sqlite_store	*s = (struct sqlite_store *)base;
+
+	if (!s->in_tx) {
+		store_set_cause(cause, "%s: no transaction is open", s->path);
+		return STORE_ERROR;
+	}
+	if (s->tx_failed || sqlite3_get_autocommit(s->db)) {
+		/* SQLite may already have rolled back (disk full, I/O). */
+		sqlite_rollback(&s->base);
+		store_set_cause(cause, "%s: a change in this transaction "
+		    "failed; nothing was stored", s->path);
+		return STORE_ERROR;
+	}
+	s->in_tx = false;
+	return tx_leave(s, true, STORE_OK, cause);
 }
 
 /* Replaces a string field, wiping the old value if it is the password. */
@@ -1316,7 +1321,7 @@ set_string(char **field, const char *value, bool secret)
 
 /* Builds a profile from a row of st_get or st_list. */
 static int
-profile_from_row(struct store *s, sqlite3_stmt *st, struct profile **out,
+profile_from_row(struct sqlite_store *s, sqlite3_stmt *st, struct profile **out,
     char **cause)
 {
 	struct profile		*p;
@@ -1355,12 +1360,12 @@ profile_from_row(struct store *s, sqlite3_stmt *st, struct profile **out,
 				if (profile_set(p, k, text != NULL ? text : "",
 				    &why) == 0)
 					break;
-				set_cause(cause, "%s: profile '%s' has an "
-				    "invalid %s in the database (%s); set it "
-				    "again with gwadmin set",
-				    s->path, (const char *)sqlite3_column_text(
-				    st, PROFILE_KEY_NAME),
-				    profile_key_name(k), why ? why : "?");
+				store_set_cause(cause, "%s: profile '%s' has "
+				    "an invalid %s in the database (%s); set "
+				    "it again with gwadmin set", s->path,
+				    (const char *)sqlite3_column_text(st,
+				    PROFILE_KEY_NAME), profile_key_name(k),
+				    why ? why : "?");
 				free(why);
 				profile_free(p);
 				return STORE_ERROR;
@@ -1374,7 +1379,7 @@ profile_from_row(struct store *s, sqlite3_stmt *st, struct profile **out,
 
 /* Reads one profile by name: STORE_OK, STORE_NOT_FOUND or an error. */
 static int
-profile_fetch(struct store *s, const char *name, struct profile **out,
+profile_fetch(struct sqlite_store *s, const char *name, struct profile **out,
     char **cause)
 {
 	sqlite3_stmt	*st = s->st_get;
@@ -1467,7 +1472,7 @@ settings_key_name_int(int k)
 }
 
 static int
-audit_add(struct store *s, const char *action, const char *profile,
+audit_add(struct sqlite_store *s, const char *action, const char *profile,
     const char *keys, char **cause)
 {
 	sqlite3_stmt	*st = s->st_audit;
@@ -1482,21 +1487,24 @@ audit_add(struct store *s, const char *action, const char *profile,
 	return db_done(s, st, "cannot write the audit trail", cause);
 }
 
-int
-store_profile_get(struct store *s, const char *name, struct profile **out,
+static int
+sqlite_profile_get(struct store *base, const char *name, struct profile **out,
     char **cause)
 {
+	struct sqlite_store	*s = (struct sqlite_store *)base;
+
 	return profile_fetch(s, name, out, cause);
 }
 
-int
-store_profile_list(struct store *s, struct profile ***out, size_t *n,
+static int
+sqlite_profile_list(struct store *base, struct profile ***out, size_t *n,
     char **cause)
 {
-	sqlite3_stmt	 *st = s->st_list;
-	struct profile	**v = NULL, *p;
-	size_t		  len = 0, cap = 0, i;
-	int		  rc, status = STORE_OK;
+	struct sqlite_store	 *s = (struct sqlite_store *)base;
+	sqlite3_stmt		 *st = s->st_list;
+	struct profile		**v = NULL, *p;
+	size_t			  len = 0, cap = 0, i;
+	int			  rc, status = STORE_OK;
 
 	*out = NULL;
 	*n = 0;
@@ -1527,11 +1535,12 @@ fail:
 	return status;
 }
 
-int
-store_profile_count(struct store *s, size_t *n, char **cause)
+static int
+sqlite_profile_count(struct store *base, size_t *n, char **cause)
 {
-	long long	c;
-	int		status;
+	struct sqlite_store	*s = (struct sqlite_store *)base;
+	long long		 c;
+	int			 status;
 
 	status = db_int(s, "SELECT count(*) FROM profiles", &c, cause);
 	if (status == STORE_OK)
@@ -1544,22 +1553,24 @@ store_profile_count(struct store *s, size_t *n, char **cause)
  * the keys profile_has() says hold a value (so a create row shows what the
  * new profile carries, never the values themselves).
  */
-int
-store_profile_put(struct store *s, struct profile *p, bool *changed,
+static int
+sqlite_profile_put(struct store *base, struct profile *p, bool *changed,
     char **cause)
 {
-	struct profile	*old = NULL;
-	bool		 diff[PROFILE_KEY_COUNT], own, wrote = false;
-	sqlite3_stmt	*st;
-	long long	 rev = 0;
-	char		*keys;
-	size_t		 k;
-	int		 status;
+	struct sqlite_store	*s = (struct sqlite_store *)base;
+	struct profile		*old = NULL;
+	bool			 diff[PROFILE_KEY_COUNT];
+	bool			 own, wrote = false;
+	sqlite3_stmt		*st;
+	long long		 rev = 0;
+	char			*keys;
+	size_t			 k;
+	int			 status;
 
 	if (changed != NULL)
 		*changed = false;
 	if (p->name == NULL) {
-		set_cause(cause, "%s: a profile without a name cannot be "
+		store_set_cause(cause, "%s: a profile without a name cannot be "
 		    "stored", s->path);
 		return STORE_ERROR;
 	}
@@ -1574,16 +1585,16 @@ store_profile_put(struct store *s, struct profile *p, bool *changed,
 	rev = old != NULL ? old->revision : 0;
 	if (p->revision != rev) {
 		if (old == NULL)
-			set_cause(cause, "profile '%s' was deleted by another "
-			    "program since it was read", p->name);
+			store_set_cause(cause, "profile '%s' was deleted by "
+			    "another program since it was read", p->name);
 		else if (p->revision == 0)
-			set_cause(cause, "profile '%s' was created by another "
-			    "program meanwhile (revision %lld); read it before "
-			    "changing it", p->name, rev);
+			store_set_cause(cause, "profile '%s' was created by "
+			    "another program meanwhile (revision %lld); read "
+			    "it before changing it", p->name, rev);
 		else
-			set_cause(cause, "profile '%s' was changed by another "
-			    "program since it was read (revision %lld, now "
-			    "%lld)", p->name, p->revision, rev);
+			store_set_cause(cause, "profile '%s' was changed by "
+			    "another program since it was read (revision %lld, "
+			    "now %lld)", p->name, p->revision, rev);
 		status = STORE_STALE;
 		goto out;
 	}
@@ -1626,15 +1637,16 @@ out:
 	return status;
 }
 
-int
-store_profile_delete(struct store *s, const char *name, char **cause)
+static int
+sqlite_profile_delete(struct store *base, const char *name, char **cause)
 {
-	sqlite3_stmt	*st = NULL;
-	bool		 own;
-	int		 status;
+	struct sqlite_store	*s = (struct sqlite_store *)base;
+	sqlite3_stmt		*st = NULL;
+	bool			 own;
+	int			 status;
 
 	if (name == NULL) {
-		set_cause(cause, "%s: no profile name given", s->path);
+		store_set_cause(cause, "%s: no profile name given", s->path);
 		return STORE_NOT_FOUND;
 	}
 	if ((status = tx_enter(s, &own, cause)) != STORE_OK)
@@ -1648,7 +1660,8 @@ store_profile_delete(struct store *s, const char *name, char **cause)
 	if ((status = db_done(s, st, "cannot delete a profile", cause)) != 0)
 		goto out;
 	if (sqlite3_changes(s->db) == 0) {
-		set_cause(cause, "%s: no profile named '%s'", s->path, name);
+		store_set_cause(cause, "%s: no profile named '%s'", s->path,
+		    name);
 		status = STORE_NOT_FOUND;
 		goto out;
 	}
@@ -1678,7 +1691,7 @@ out:
 
 /* Reads the settings into out, which owns nothing before. */
 static int
-settings_read(struct store *s, struct smtp_settings *out, char **cause)
+settings_read(struct sqlite_store *s, struct smtp_settings *out, char **cause)
 {
 	sqlite3_stmt		*st;
 	struct smtp_settings	 set;
@@ -1701,9 +1714,9 @@ settings_read(struct store *s, struct smtp_settings *out, char **cause)
 		why = NULL;
 		if (settings_set(&set, key, value != NULL ? value : "",
 		    &why) != 0) {
-			set_cause(cause, "%s: the setting %s has an invalid "
-			    "value in the database (%s); set it again with "
-			    "gwadmin settings", s->path, name,
+			store_set_cause(cause, "%s: the setting %s has an "
+			    "invalid value in the database (%s); set it again "
+			    "with gwadmin settings", s->path, name,
 			    why ? why : "?");
 			free(why);
 			status = STORE_ERROR;
@@ -1724,19 +1737,23 @@ fail:
 	return status;
 }
 
-int
-store_settings_get(struct store *s, struct smtp_settings *out, char **cause)
+static int
+sqlite_settings_get(struct store *base, struct smtp_settings *out, char **cause)
 {
+	struct sqlite_store	*s = (struct sqlite_store *)base;
+
 	return settings_read(s, out, cause);
 }
 
-int
-store_settings_put(struct store *s, const struct smtp_settings *in,
+static int
+sqlite_settings_put(struct store *base, const struct smtp_settings *in,
     char **cause)
 {
+	struct sqlite_store	*s = (struct sqlite_store *)base;
 	struct smtp_settings	 cur;
 	sqlite3_stmt		*st = NULL;
-	bool			 diff[SETTINGS_KEY_COUNT], own, have = false;
+	bool			 diff[SETTINGS_KEY_COUNT];
+	bool			 own, have = false;
 	char			*value, *keys;
 	size_t			 k;
 	int			 status;
@@ -1776,12 +1793,13 @@ out:
 	return tx_leave(s, own, status, cause);
 }
 
-int
-store_changed(struct store *s, bool *changed, char **cause)
+static int
+sqlite_changed(struct store *base, bool *changed, char **cause)
 {
-	sqlite3_stmt	*st = s->st_data_version;
-	long long	 v;
-	int		 rc;
+	struct sqlite_store	*s = (struct sqlite_store *)base;
+	sqlite3_stmt		*st = s->st_data_version;
+	long long		 v;
+	int			 rc;
 
 	rc = sqlite3_step(st);
 	if (rc != SQLITE_ROW) {
@@ -1796,11 +1814,12 @@ store_changed(struct store *s, bool *changed, char **cause)
 	return STORE_OK;
 }
 
-int
-store_audit_foreach(struct store *s,
+static int
+sqlite_audit_foreach(struct store *base,
     int (*fn)(const struct store_audit *row, void *arg), void *arg,
     char **cause)
 {
+	struct sqlite_store	*s = (struct sqlite_store *)base;
 	sqlite3_stmt		*st;
 	struct store_audit	 row;
 	int			 rc, status;
@@ -1828,14 +1847,15 @@ store_audit_foreach(struct store *s,
 	return status;
 }
 
-int
-store_profile_names(struct store *s, size_t offset, size_t limit,
+static int
+sqlite_profile_names(struct store *base, size_t offset, size_t limit,
     char ***out, size_t *n, char **cause)
 {
-	sqlite3_stmt	 *st;
-	char		**v;
-	size_t		  len = 0;
-	int		  rc = SQLITE_DONE, status;
+	struct sqlite_store	 *s = (struct sqlite_store *)base;
+	sqlite3_stmt		 *st;
+	char			**v;
+	size_t			  len = 0;
+	int			  rc = SQLITE_DONE, status;
 
 	*out = NULL;
 	*n = 0;
@@ -1861,11 +1881,12 @@ store_profile_names(struct store *s, size_t offset, size_t limit,
 	return STORE_OK;
 }
 
-int
-store_config_generation(struct store *s, long long *gen, char **cause)
+static int
+sqlite_config_generation(struct store *base, long long *gen, char **cause)
 {
-	sqlite3_stmt	*st = s->st_q[Q_GENERATION];
-	int		 rc, status = STORE_OK;
+	struct sqlite_store	*s = (struct sqlite_store *)base;
+	sqlite3_stmt		*st = s->st_q[Q_GENERATION];
+	int			 rc, status = STORE_OK;
 
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
@@ -1883,7 +1904,7 @@ store_config_generation(struct store *s, long long *gen, char **cause)
  * snapshot: a deferred transaction of its own, or store_begin()'s.
  */
 static int
-rd_enter(struct store *s, bool *own, char **cause)
+rd_enter(struct sqlite_store *s, bool *own, char **cause)
 {
 	int	status;
 
@@ -1898,7 +1919,7 @@ rd_enter(struct store *s, bool *own, char **cause)
 
 /* Ends a read: nothing was written, so there is nothing to keep. */
 static void
-rd_leave(struct store *s, bool own)
+rd_leave(struct sqlite_store *s, bool own)
 {
 	if (own && !sqlite3_get_autocommit(s->db))
 		(void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
@@ -1943,41 +1964,9 @@ rcpt_state_valid(enum queue_rcpt_state st)
 	    back == st;
 }
 
-void
-store_qmsg_clear(struct store_qmsg *m)
-{
-	size_t	i;
-
-	if (m == NULL)
-		return;
-	free(m->message_id);
-	free(m->profile);
-	free(m->sender);
-	free(m->last_reply);
-	for (i = 0; i < m->nrcpt; i++) {
-		free(m->rcpt[i].addr);
-		free(m->rcpt[i].reply);
-	}
-	free(m->rcpt);
-	free(m->data);
-	memset(m, 0, sizeof *m);
-}
-
-void
-store_qmsg_free_array(struct store_qmsg *v, size_t n)
-{
-	size_t	i;
-
-	if (v == NULL)
-		return;
-	for (i = 0; i < n; i++)
-		store_qmsg_clear(&v[i]);
-	free(v);
-}
-
 /* Fills m, which owns nothing, from a row of Q_COLUMNS. */
 static int
-qmsg_from_row(struct store *s, sqlite3_stmt *st, struct store_qmsg *m,
+qmsg_from_row(struct sqlite_store *s, sqlite3_stmt *st, struct store_qmsg *m,
     char **cause)
 {
 	const char	*state;
@@ -1986,8 +1975,8 @@ qmsg_from_row(struct store *s, sqlite3_stmt *st, struct store_qmsg *m,
 	m->id = sqlite3_column_int64(st, QC_ID);
 	state = (const char *)sqlite3_column_text(st, QC_STATE);
 	if (state == NULL || queue_state_parse(state, &m->state) != 0) {
-		set_cause(cause, "%s: queued message %lld has an unknown state "
-		    "'%s'; the database is damaged", s->path, m->id,
+		store_set_cause(cause, "%s: queued message %lld has an unknown "
+		    "state '%s'; the database is damaged", s->path, m->id,
 		    state != NULL ? state : "");
 		return STORE_ERROR;
 	}
@@ -2006,7 +1995,7 @@ qmsg_from_row(struct store *s, sqlite3_stmt *st, struct store_qmsg *m,
 
 /* Appends a recipient from a row of Q_RCPT or Q_LIST_RCPT to m. */
 static int
-qrcpt_from_row(struct store *s, sqlite3_stmt *st, struct store_qmsg *m,
+qrcpt_from_row(struct sqlite_store *s, sqlite3_stmt *st, struct store_qmsg *m,
     size_t *cap, char **cause)
 {
 	struct store_qrcpt	*r;
@@ -2015,9 +2004,9 @@ qrcpt_from_row(struct store *s, sqlite3_stmt *st, struct store_qmsg *m,
 
 	state = (const char *)sqlite3_column_text(st, 1);
 	if (state == NULL || queue_rcpt_state_parse(state, &rs) != 0) {
-		set_cause(cause, "%s: a recipient of queued message %lld has "
-		    "an unknown state '%s'; the database is damaged", s->path,
-		    m->id, state != NULL ? state : "");
+		store_set_cause(cause, "%s: a recipient of queued message %lld "
+		    "has an unknown state '%s'; the database is damaged",
+		    s->path, m->id, state != NULL ? state : "");
 		return STORE_ERROR;
 	}
 	if (m->nrcpt == *cap) {
@@ -2034,7 +2023,7 @@ qrcpt_from_row(struct store *s, sqlite3_stmt *st, struct store_qmsg *m,
 
 /* Reads m's recipients, in order. */
 static int
-qmsg_read_rcpt(struct store *s, struct store_qmsg *m, char **cause)
+qmsg_read_rcpt(struct sqlite_store *s, struct store_qmsg *m, char **cause)
 {
 	sqlite3_stmt	*st = s->st_q[Q_RCPT];
 	size_t		 cap = 0;
@@ -2053,7 +2042,7 @@ qmsg_read_rcpt(struct store *s, struct store_qmsg *m, char **cause)
 
 /* Reads m's data, NUL-terminated for callers that treat it as text. */
 static int
-qmsg_read_data(struct store *s, struct store_qmsg *m, char **cause)
+qmsg_read_data(struct sqlite_store *s, struct store_qmsg *m, char **cause)
 {
 	sqlite3_stmt	*st = s->st_q[Q_DATA];
 	const void	*blob;
@@ -2069,8 +2058,8 @@ qmsg_read_data(struct store *s, struct store_qmsg *m, char **cause)
 			memcpy(m->data, blob, m->datalen);
 		m->data[m->datalen] = '\0';
 	} else if (rc == SQLITE_DONE) {
-		set_cause(cause, "%s: queued message %lld has lost its data; "
-		    "the database is damaged", s->path, m->id);
+		store_set_cause(cause, "%s: queued message %lld has lost its "
+		    "data; the database is damaged", s->path, m->id);
 		status = STORE_ERROR;
 	} else
 		status = db_fail(s, rc, "cannot read a queued message", cause);
@@ -2078,32 +2067,33 @@ qmsg_read_data(struct store *s, struct store_qmsg *m, char **cause)
 	return status;
 }
 
-int
-store_queue_add(struct store *s, struct store_qmsg *m, char **cause)
+static int
+sqlite_queue_add(struct store *base, struct store_qmsg *m, char **cause)
 {
-	sqlite3_stmt	*st;
-	long long	 id = 0;
-	bool		 own;
-	size_t		 i;
-	int		 rc, status;
+	struct sqlite_store	*s = (struct sqlite_store *)base;
+	sqlite3_stmt		*st;
+	long long		 id = 0;
+	bool			 own;
+	size_t			 i;
+	int			 rc, status;
 
 	if (m->message_id == NULL || m->profile == NULL || m->sender == NULL ||
 	    m->data == NULL) {
-		set_cause(cause, "%s: a message without %s cannot be queued",
-		    s->path, m->message_id == NULL ? "a Message-ID" :
-		    m->profile == NULL ? "a profile" :
-		    m->sender == NULL ? "a sender" : "data");
+		store_set_cause(cause, "%s: a message without %s cannot be "
+		    "queued", s->path, m->message_id == NULL ? "a Message-ID" :
+		    m->profile == NULL ? "a profile" : m->sender == NULL ?
+		    "a sender" : "data");
 		return STORE_ERROR;
 	}
 	if (m->nrcpt == 0 || m->rcpt == NULL) {
-		set_cause(cause, "%s: message %s has no recipient; nothing to "
-		    "queue", s->path, m->message_id);
+		store_set_cause(cause, "%s: message %s has no recipient; "
+		    "nothing to queue", s->path, m->message_id);
 		return STORE_ERROR;
 	}
 	for (i = 0; i < m->nrcpt; i++) {
 		if (m->rcpt[i].addr == NULL) {
-			set_cause(cause, "%s: recipient %zu of message %s has "
-			    "no address", s->path, i + 1, m->message_id);
+			store_set_cause(cause, "%s: recipient %zu of message "
+			    "%s has no address", s->path, i + 1, m->message_id);
 			return STORE_ERROR;
 		}
 	}
@@ -2149,10 +2139,11 @@ out:
 	return status;
 }
 
-int
-store_queue_list(struct store *s, struct store_qmsg **out, size_t *n,
+static int
+sqlite_queue_list(struct store *base, struct store_qmsg **out, size_t *n,
     char **cause)
 {
+	struct sqlite_store	*s = (struct sqlite_store *)base;
 	sqlite3_stmt		*st;
 	struct store_qmsg	*v = NULL;
 	size_t			 len = 0, cap = 0, at = 0, rcap = 0;
@@ -2216,13 +2207,14 @@ fail:
 	return status;
 }
 
-int
-store_queue_get(struct store *s, long long id, struct store_qmsg *out,
+static int
+sqlite_queue_get(struct store *base, long long id, struct store_qmsg *out,
     char **cause)
 {
-	sqlite3_stmt	*st = s->st_q[Q_GET];
-	bool		 own;
-	int		 rc, status;
+	struct sqlite_store	*s = (struct sqlite_store *)base;
+	sqlite3_stmt		*st = s->st_q[Q_GET];
+	bool			 own;
+	int			 rc, status;
 
 	memset(out, 0, sizeof *out);
 	if ((status = rd_enter(s, &own, cause)) != STORE_OK)
@@ -2244,10 +2236,11 @@ store_queue_get(struct store *s, long long id, struct store_qmsg *out,
 	return status;
 }
 
-int
-store_queue_due(struct store *s, time_t now, struct store_qdue **out,
+static int
+sqlite_queue_due(struct store *base, time_t now, struct store_qdue **out,
     size_t *n, time_t *next, char **cause)
 {
+	struct sqlite_store	*s = (struct sqlite_store *)base;
 	sqlite3_stmt		*st;
 	struct store_qdue	*v = NULL;
 	size_t			 len = 0, cap = 0;
@@ -2310,11 +2303,12 @@ qmsg_due_cmp(const void *a, const void *b)
 	return (x->id > y->id) - (x->id < y->id);
 }
 
-int
-store_queue_claim(struct store *s, const char *profile, const char *owner,
+static int
+sqlite_queue_claim(struct store *base, const char *profile, const char *owner,
     time_t now, time_t lease_until, size_t max, struct store_qmsg **out,
     size_t *n, char **cause)
 {
+	struct sqlite_store	*s = (struct sqlite_store *)base;
 	sqlite3_stmt		*st = s->st_q[Q_CLAIM];
 	struct store_qmsg	*v = NULL;
 	size_t			 len = 0, cap = 0, i;
@@ -2324,8 +2318,8 @@ store_queue_claim(struct store *s, const char *profile, const char *owner,
 	*out = NULL;
 	*n = 0;
 	if (profile == NULL || owner == NULL) {
-		set_cause(cause, "%s: a claim needs a profile and an owner",
-		    s->path);
+		store_set_cause(cause, "%s: a claim needs a profile and an "
+		    "owner", s->path);
 		return STORE_ERROR;
 	}
 	if (max == 0)
@@ -2377,31 +2371,32 @@ out:
 	return STORE_OK;
 }
 
-int
-store_queue_record(struct store *s, const struct store_qmsg *m,
+static int
+sqlite_queue_record(struct store *base, const struct store_qmsg *m,
     const char *owner, time_t now, char **cause)
 {
-	sqlite3_stmt		*st;
-	const struct store_qrcpt *r;
-	bool			 own;
-	size_t			 i;
-	int			 status;
+	struct sqlite_store		*s = (struct sqlite_store *)base;
+	sqlite3_stmt			*st;
+	const struct store_qrcpt	*r;
+	bool				 own;
+	size_t				 i;
+	int				 status;
 
 	if (owner == NULL) {
-		set_cause(cause, "%s: recording message %lld needs its owner",
-		    s->path, m->id);
+		store_set_cause(cause, "%s: recording message %lld needs its "
+		    "owner", s->path, m->id);
 		return STORE_ERROR;
 	}
 	/* A sending row without a lease would never be due again. */
 	if (!state_valid(m->state) || m->state == QUEUE_SENDING) {
-		set_cause(cause, "%s: message %lld cannot be recorded as %s",
-		    s->path, m->id, queue_state_name(m->state));
+		store_set_cause(cause, "%s: message %lld cannot be recorded as "
+		    "%s", s->path, m->id, queue_state_name(m->state));
 		return STORE_ERROR;
 	}
 	for (i = 0; i < m->nrcpt; i++) {
 		if (!rcpt_state_valid(m->rcpt[i].state)) {
-			set_cause(cause, "%s: recipient %zu of message %lld "
-			    "has no valid state", s->path, i + 1, m->id);
+			store_set_cause(cause, "%s: recipient %zu of message "
+			    "%lld has no valid state", s->path, i + 1, m->id);
 			return STORE_ERROR;
 		}
 	}
@@ -2421,8 +2416,8 @@ store_queue_record(struct store *s, const struct store_qmsg *m,
 	if ((status = db_done(s, st, "cannot record an attempt", cause)) != 0)
 		goto out;
 	if (sqlite3_changes(s->db) == 0) {
-		set_cause(cause, "%s: message %lld is no longer held by %s "
-		    "(its lease ended or it was released); the outcome is "
+		store_set_cause(cause, "%s: message %lld is no longer held by "
+		    "%s (its lease ended or it was released); the outcome is "
 		    "not recorded", s->path, m->id, owner);
 		status = STORE_STALE;
 		goto out;
@@ -2442,8 +2437,9 @@ store_queue_record(struct store *s, const struct store_qmsg *m,
 		if (status != STORE_OK)
 			goto out;
 		if (sqlite3_changes(s->db) == 0) {
-			set_cause(cause, "%s: message %lld has no recipient "
-			    "%zu; nothing is recorded", s->path, m->id, i + 1);
+			store_set_cause(cause, "%s: message %lld has no "
+			    "recipient %zu; nothing is recorded", s->path,
+			    m->id, i + 1);
 			status = STORE_ERROR;
 			goto out;
 		}
@@ -2462,7 +2458,7 @@ out:
 
 /* Runs a queue change binding owner to ?1; *n is the rows it changed. */
 static int
-queue_by_owner(struct store *s, enum qstmt q, const char *owner,
+queue_by_owner(struct sqlite_store *s, enum qstmt q, const char *owner,
     const time_t *until, size_t *n, const char *what, char **cause)
 {
 	sqlite3_stmt	*st = s->st_q[q];
@@ -2471,7 +2467,7 @@ queue_by_owner(struct store *s, enum qstmt q, const char *owner,
 	int		 status;
 
 	if (owner == NULL) {
-		set_cause(cause, "%s: %s: no owner given", s->path, what);
+		store_set_cause(cause, "%s: %s: no owner given", s->path, what);
 		return STORE_ERROR;
 	}
 	if ((status = tx_enter(s, &own, cause)) != STORE_OK)
@@ -2488,34 +2484,40 @@ queue_by_owner(struct store *s, enum qstmt q, const char *owner,
 	return status;
 }
 
-int
-store_queue_release(struct store *s, const char *owner, size_t *n,
+static int
+sqlite_queue_release(struct store *base, const char *owner, size_t *n,
     char **cause)
 {
+	struct sqlite_store	*s = (struct sqlite_store *)base;
+
 	if (n != NULL)
 		*n = 0;
 	return queue_by_owner(s, Q_RELEASE, owner, NULL, n,
 	    "cannot release queued messages", cause);
 }
 
-int
-store_queue_renew(struct store *s, const char *owner, time_t lease_until,
+static int
+sqlite_queue_renew(struct store *base, const char *owner, time_t lease_until,
     char **cause)
 {
+	struct sqlite_store	*s = (struct sqlite_store *)base;
+
 	return queue_by_owner(s, Q_RENEW, owner, &lease_until, NULL,
 	    "cannot renew a lease", cause);
 }
 
-int
-store_queue_recover(struct store *s,
+static int
+sqlite_queue_recover(struct store *base,
     bool (*alive)(const char *owner, void *arg), void *arg, size_t *n,
     char **cause)
 {
-	sqlite3_stmt	 *st = s->st_q[Q_OWNERS];
-	char		**owners = NULL;
-	size_t		  len = 0, cap = 0, dead = 0, freed = 0, i;
-	bool		  own;
-	int		  rc, status = STORE_OK;
+	struct sqlite_store	 *s = (struct sqlite_store *)base;
+	sqlite3_stmt		 *st = s->st_q[Q_OWNERS];
+	char			**owners = NULL;
+	size_t			  len = 0, cap = 0, i;
+	size_t			  dead = 0, freed = 0;
+	bool			  own;
+	int			  rc, status = STORE_OK;
 
 	if (n != NULL)
 		*n = 0;
@@ -2570,10 +2572,11 @@ done:
 	return status;
 }
 
-int
-store_queue_hold(struct store *s, const char *profile, const char *reason,
+static int
+sqlite_queue_hold(struct store *base, const char *profile, const char *reason,
     time_t now, time_t until, size_t *n, char **cause)
 {
+	struct sqlite_store	*s = (struct sqlite_store *)base;
 	static const enum qstmt	 q[] = { Q_HOLD, Q_HOLD_LEASED };
 	sqlite3_stmt		*st;
 	size_t			 held = 0, i;
@@ -2583,7 +2586,7 @@ store_queue_hold(struct store *s, const char *profile, const char *reason,
 	if (n != NULL)
 		*n = 0;
 	if (profile == NULL) {
-		set_cause(cause, "%s: no profile given to hold", s->path);
+		store_set_cause(cause, "%s: no profile given to hold", s->path);
 		return STORE_ERROR;
 	}
 	if ((status = tx_enter(s, &own, cause)) != STORE_OK)
@@ -2609,12 +2612,13 @@ store_queue_hold(struct store *s, const char *profile, const char *reason,
 	return status;
 }
 
-int
-store_queue_wake_held(struct store *s, time_t now, char **cause)
+static int
+sqlite_queue_wake_held(struct store *base, time_t now, char **cause)
 {
-	sqlite3_stmt	*st = s->st_q[Q_WAKE];
-	bool		 own;
-	int		 status;
+	struct sqlite_store	*s = (struct sqlite_store *)base;
+	sqlite3_stmt		*st = s->st_q[Q_WAKE];
+	bool			 own;
+	int			 status;
 
 	if ((status = tx_enter(s, &own, cause)) != STORE_OK)
 		return status;
@@ -2623,9 +2627,10 @@ store_queue_wake_held(struct store *s, time_t now, char **cause)
 	return tx_leave(s, own, status, cause);
 }
 
-int
-store_queue_purge(struct store *s, time_t before, size_t *n, char **cause)
+static int
+sqlite_queue_purge(struct store *base, time_t before, size_t *n, char **cause)
 {
+	struct sqlite_store	*s = (struct sqlite_store *)base;
 	/* Children first: clearer than relying on the cascade. */
 	static const enum qstmt	 q[] = { Q_PURGE_RCPT, Q_PURGE_DATA, Q_PURGE };
 	sqlite3_stmt		*st;
@@ -2650,3 +2655,34 @@ store_queue_purge(struct store *s, time_t before, size_t *n, char **cause)
 		*n = purged;
 	return status;
 }
+
+static const struct store_ops sqlite_ops = {
+	.name = "SQLite",
+	.close = sqlite_close,
+	.begin = sqlite_begin,
+	.commit = sqlite_commit,
+	.rollback = sqlite_rollback,
+	.profile_get = sqlite_profile_get,
+	.profile_list = sqlite_profile_list,
+	.profile_count = sqlite_profile_count,
+	.profile_names = sqlite_profile_names,
+	.profile_put = sqlite_profile_put,
+	.profile_delete = sqlite_profile_delete,
+	.settings_get = sqlite_settings_get,
+	.settings_put = sqlite_settings_put,
+	.changed = sqlite_changed,
+	.audit_foreach = sqlite_audit_foreach,
+	.config_generation = sqlite_config_generation,
+	.queue_add = sqlite_queue_add,
+	.queue_list = sqlite_queue_list,
+	.queue_get = sqlite_queue_get,
+	.queue_due = sqlite_queue_due,
+	.queue_claim = sqlite_queue_claim,
+	.queue_record = sqlite_queue_record,
+	.queue_release = sqlite_queue_release,
+	.queue_renew = sqlite_queue_renew,
+	.queue_recover = sqlite_queue_recover,
+	.queue_hold = sqlite_queue_hold,
+	.queue_wake_held = sqlite_queue_wake_held,
+	.queue_purge = sqlite_queue_purge,
+};
