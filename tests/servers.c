@@ -26,7 +26,6 @@
 
 #include "core/xmalloc.h"
 
-#define START_TIMEOUT_MS	20000
 #define STOP_TIMEOUT_MS		5000
 #define REPLY_TIMEOUT_MS	10000
 
@@ -42,6 +41,9 @@ struct tu_server {
  * the test's own tu_server_stop(). */
 static struct tu_server *live;
 static char *certs;
+/* tu_refused_port()'s sockets: bound, never listening, closed at exit. */
+static int refusing[8];
+static size_t nrefusing;
 
 
 static void
@@ -49,6 +51,8 @@ cleanup_at_exit(void)
 {
 	while (live != NULL)
 		tu_server_stop(live);
+	while (nrefusing > 0)
+		close(refusing[--nrefusing]);
 	if (certs != NULL) {
 		tu_rmtree(certs);
 		free(certs);
@@ -169,7 +173,7 @@ tu_server_start(const char *script, const char *const *args)
 	register_cleanup();
 
 	/* Byte by byte, so nothing after the PORT line is consumed. */
-	deadline = tu_now_ms() + START_TIMEOUT_MS;
+	deadline = tu_now_ms() + TU_SETTLE_MS;
 	while (len < sizeof line - 1) {
 		struct pollfd pfd = { out[0], POLLIN, 0 };
 		long long left = deadline - tu_now_ms();
@@ -356,7 +360,7 @@ tu_smtp_cmd(int fd, const char *line)
 }
 
 char *
-tu_read_for(int fd, int ms, size_t *lenp, bool *eof)
+tu_read_for(int fd, int ms, const char *until, size_t *lenp, bool *eof)
 {
 	long long deadline = tu_now_ms() + ms;
 	size_t len = 0;
@@ -367,6 +371,8 @@ tu_read_for(int fd, int ms, size_t *lenp, bool *eof)
 		struct pollfd pfd = { fd, POLLIN, 0 };
 		long long left = deadline - tu_now_ms();
 
+		if (until != NULL && strstr(buf, until) != NULL)
+			break;
 		if (left <= 0 || poll(&pfd, 1, (int)left) <= 0)
 			break;
 		if (!tu_drain(fd, &buf, &len)) {
@@ -379,19 +385,40 @@ tu_read_for(int fd, int ms, size_t *lenp, bool *eof)
 	return buf;
 }
 
-int
-tu_free_port(void)
+/* A TCP socket bound to a port of 127.0.0.1 the kernel chose; *port set. */
+static int
+bound_socket(int *port)
 {
 	struct sockaddr_in sin = { .sin_family = AF_INET };
 	socklen_t len = sizeof sin;
-	int fd, port;
+	int fd;
 
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	fd = socket(AF_INET, SOCK_STREAM, 0);
-	cr_assert(fd != -1);
-	cr_assert(bind(fd, (struct sockaddr *)&sin, sizeof sin) == 0);
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	cr_assert(fd != -1, "socket: %s", strerror(errno));
+	cr_assert(bind(fd, (struct sockaddr *)&sin, sizeof sin) == 0,
+	    "bind: %s", strerror(errno));
 	cr_assert(getsockname(fd, (struct sockaddr *)&sin, &len) == 0);
-	port = ntohs(sin.sin_port);
-	close(fd);
+	*port = ntohs(sin.sin_port);
+	return fd;
+}
+
+int
+tu_free_port(void)
+{
+	int port;
+
+	close(bound_socket(&port));
+	return port;
+}
+
+int
+tu_refused_port(void)
+{
+	int port, fd = bound_socket(&port);
+
+	cr_assert(nrefusing < sizeof refusing / sizeof refusing[0]);
+	refusing[nrefusing++] = fd;
+	register_cleanup();
 	return port;
 }

@@ -31,8 +31,9 @@ struct tu_server;
 /*
  * Starts /usr/bin/python3 $GWSMTP_SOURCE_ROOT/tests/servers/<script>
  * --port 0 args... (args NULL-terminated; NULL for none) and waits up to
- * 20 s for its "PORT <n>" line; fails the test with the server's stderr if
- * it does not come.  The server gets SIGTERM if the test process dies.
+ * TU_SETTLE_MS for its "PORT <n>" line; fails the test with the server's
+ * stderr if it does not come.  The server gets SIGTERM if the test process
+ * dies.
  */
 struct tu_server *tu_server_start(const char *script, const char *const *args);
 int	 tu_server_port(const struct tu_server *s);
@@ -50,10 +51,16 @@ char	*tu_certs_dir(void);
 char	*tu_cert(const char *name);
 
 /*
- * A loopback port nobody listens on: bound a moment ago, then closed (for
- * a server to take, or for a client to find refused).
+ * A loopback port that was free a moment ago, for a server that cannot
+ * pick its own: another process may take it meanwhile, so the caller
+ * tries again if the server cannot listen.
  */
 int	 tu_free_port(void);
+/*
+ * A loopback port where connections are refused until the test process
+ * ends: bound (never listening) by this process, so no other can take it.
+ */
+int	 tu_refused_port(void);
 
 /* A TCP connection to 127.0.0.1:port; fails the test if refused. */
 int	 tu_connect(int port);
@@ -68,10 +75,11 @@ char	*tu_smtp_reply(int fd, char **partial);
 /* Sends line + CRLF and returns tu_smtp_reply(), failing the test on NULL. */
 char	*tu_smtp_cmd(int fd, const char *line);
 /*
- * Whatever arrives within ms milliseconds (stopping early at end of file),
- * NUL-terminated, its length in *len if non-NULL; *eof set if the peer
- * closed.  Caller frees.
+ * Whatever arrives within ms milliseconds, NUL-terminated, its length in
+ * *len if non-NULL; stops early at end of file (*eof set) and, with until
+ * non-NULL, once until has arrived.  Caller frees.
  */
-char	*tu_read_for(int fd, int ms, size_t *len, bool *eof);
+char	*tu_read_for(int fd, int ms, const char *until, size_t *len,
+	    bool *eof);
 
 #endif

@@ -231,9 +231,9 @@ DELIVERY(implicit, PLAIN)
 DELIVERY(implicit, LOGIN)
 DELIVERY(implicit, ANONYMOUS)
 
-/* Sends a message through an open, greeted, EHLOed plain connection. */
+/* On an open, greeted, EHLOed connection: MAIL, RCPT and DATA, answered. */
 static void
-raw_transaction(int fd)
+begin_data(int fd)
 {
 	char *rep;
 
@@ -246,6 +246,15 @@ raw_transaction(int fd)
 	rep = tu_smtp_cmd(fd, "DATA");
 	cr_assert(strncmp(rep, "354", 3) == 0, "DATA: %s", rep);
 	free(rep);
+}
+
+/* begin_data(), then the message "Subject: raw": sent and stored. */
+static void
+raw_transaction(int fd)
+{
+	char *rep;
+
+	begin_data(fd);
 	rep = tu_smtp_cmd(fd, "Subject: raw\r\n\r\nbody\r\n.");
 	cr_assert(strncmp(rep, "250", 3) == 0, "end of data: %s", rep);
 	free(rep);
@@ -525,33 +534,71 @@ elapsed_ms(const struct timespec *since)
 	    (now.tv_nsec - since->tv_nsec) / 1000000;
 }
 
-Test(smtpd, data_delay_holds_the_reply)
+/*
+ * Sends line; a 250 must come, and no sooner than min_ms after it (only a
+ * lower bound: a loaded machine makes any reply later).
+ */
+static void
+expect_250_after(int fd, const char *line, long long min_ms)
 {
 	struct timespec t0;
+	long long ms;
+	char *rep;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	rep = tu_smtp_cmd(fd, line);
+	ms = elapsed_ms(&t0);
+	cr_assert(strncmp(rep, "250", 3) == 0, "%s: %s", line, rep);
+	cr_assert(ms >= min_ms, "%s answered after %lld ms", line, ms);
+	free(rep);
+}
+
+Test(smtpd, data_delay_holds_the_reply)
+{
 	int fd;
 	char *rep;
-	long long ms;
 
 	start_smtpd("plain", (const char *const[]){ "--data-delay", "0.4", NULL });
 	fd = greeted();
 	free(tu_smtp_cmd(fd, "EHLO client.example"));
-	free(tu_smtp_cmd(fd, "MAIL FROM:<a@example.org>"));
-	free(tu_smtp_cmd(fd, "RCPT TO:<b@example.net>"));
-	free(tu_smtp_cmd(fd, "DATA"));
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	rep = tu_smtp_cmd(fd, "Subject: slow\r\n\r\nbody\r\n.");
-	ms = elapsed_ms(&t0);
-	cr_assert(strncmp(rep, "250", 3) == 0, "%s", rep);
-	cr_assert(ms >= 400, "the reply came after %lld ms", ms);
-	free(rep);
-	/* MAIL is not delayed. */
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	free(tu_smtp_cmd(fd, "RSET"));
-	cr_assert(elapsed_ms(&t0) < 400, "RSET took %lld ms", elapsed_ms(&t0));
+	begin_data(fd);
+	expect_250_after(fd, "Subject: slow\r\n\r\nbody\r\n.", 400);
 	close(fd);
 	rep = read_in_dir("mail/0001.eml", NULL);
 	cr_expect_str_eq(rep, "Subject: slow\r\n\r\nbody\r\n");
 	free(rep);
+}
+
+/*
+ * Only the end of the data waits, and only its own session: with a delay
+ * no test outlasts, the commands before it are answered (tu_smtp_cmd()
+ * would fail otherwise), the end of the data is not, and another session
+ * goes on meanwhile.
+ */
+Test(smtpd, data_delay_holds_only_the_end_of_data)
+{
+	char *rep, *got;
+	size_t len;
+	bool eof;
+	int fd, other;
+
+	start_smtpd("plain", (const char *const[]){ "--data-delay", "3600",
+	    NULL });
+	fd = greeted();
+	free(tu_smtp_cmd(fd, "EHLO client.example"));
+	begin_data(fd);
+	tu_send(fd, "Subject: slow\r\n\r\nbody\r\n.\r\n");
+	other = greeted();
+	free(tu_smtp_cmd(other, "EHLO client.example"));
+	rep = tu_smtp_cmd(other, "MAIL FROM:<a@example.org>");
+	cr_assert(strncmp(rep, "250", 3) == 0, "%s", rep);
+	free(rep);
+	close(other);
+	got = tu_read_for(fd, 300, NULL, &len, &eof);
+	cr_assert_eq(len, 0, "the end of the data answered at once: %s", got);
+	cr_assert(!eof);
+	free(got);
+	close(fd);
 }
 
 /* Whether a connection to 127.0.0.1:port is refused. */
@@ -596,7 +643,7 @@ Test(smtpd, die_after_two_messages)
 	close(fd);
 	/* The process closes its descriptors one by one as it exits. */
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	while (!refused(port) && elapsed_ms(&t0) < 5000)
+	while (!refused(port) && elapsed_ms(&t0) < TU_SETTLE_MS)
 		usleep(10000);
 	cr_assert(refused(port), "the port still listens after the crash");
 	rep = read_in_dir("mail/0002.eml", NULL);
@@ -666,6 +713,96 @@ Test(smtpd, pipelining_offered_and_groups_answered_in_order)
 	cr_expect(strstr(rep, "\"rcpt_tos\": [\"c@example.net\"]") != NULL,
 	    "%s", rep);
 	free(rep);
+}
+
+/* --wait-sessions 2: MAIL is answered once two sessions were open at once. */
+Test(smtpd, wait_sessions_holds_mail_until_they_overlap)
+{
+	char *peak = in_dir("peak"), *rep, *got, *text;
+	size_t len;
+	bool eof;
+	int fd, other;
+
+	start_smtpd("plain", (const char *const[]){ "--wait-sessions", "2",
+	    "--peak", peak, NULL });
+	fd = greeted();
+	free(tu_smtp_cmd(fd, "EHLO client.example"));
+	tu_send(fd, "MAIL FROM:<a@example.org>\r\n");
+	got = tu_read_for(fd, 300, NULL, &len, &eof);
+	cr_assert_eq(len, 0, "MAIL answered with one session: %s", got);
+	free(got);
+	text = read_in_dir("peak", NULL);
+	cr_assert_str_eq(text, "1\n");
+	free(text);
+
+	other = greeted();
+	rep = tu_smtp_reply(fd, NULL);
+	cr_assert_not_null(rep, "MAIL not answered once two sessions were open");
+	cr_assert(strncmp(rep, "250", 3) == 0, "%s", rep);
+	free(rep);
+	text = read_in_dir("peak", NULL);
+	cr_assert_str_eq(text, "2\n");
+	free(text);
+	/* The second session's MAIL, and later ones, do not wait. */
+	free(tu_smtp_cmd(other, "EHLO client.example"));
+	raw_transaction(other);
+	close(other);
+	close(fd);
+	free(peak);
+}
+
+/* A client that never opens enough sessions is answered after --wait-max. */
+Test(smtpd, wait_sessions_gives_up_after_wait_max)
+{
+	char *err;
+	int fd;
+
+	start_smtpd("plain", (const char *const[]){ "--wait-sessions", "3",
+	    "--wait-max", "0.5", NULL });
+	fd = greeted();
+	free(tu_smtp_cmd(fd, "EHLO client.example"));
+	expect_250_after(fd, "MAIL FROM:<a@example.org>", 500);
+	err = tu_server_stderr(srv);
+	cr_assert(strstr(err, "only 1 at once") != NULL, "stderr: %s", err);
+	free(err);
+	close(fd);
+}
+
+/*
+ * --gate FILE --gate-after 1: the first message goes through, the end of
+ * the second waits until FILE exists.
+ */
+Test(smtpd, gate_holds_the_next_message_until_the_file_exists)
+{
+	char *gate = in_dir("go"), *rep, *got, *path;
+	size_t len;
+	bool eof;
+	int fd;
+
+	start_smtpd("plain", (const char *const[]){ "--gate", gate,
+	    "--gate-after", "1", NULL });
+	fd = greeted();
+	free(tu_smtp_cmd(fd, "EHLO client.example"));
+	raw_transaction(fd);
+	begin_data(fd);
+	tu_send(fd, "Subject: held\r\n\r\nbody\r\n.\r\n");
+	got = tu_read_for(fd, 300, NULL, &len, &eof);
+	cr_assert_eq(len, 0, "the end of the data answered before the gate "
+	    "opened: %s", got);
+	free(got);
+	path = in_dir("mail/0002.eml");
+	cr_assert(access(path, F_OK) != 0, "stored before the gate opened");
+	tu_write_file(gate, "", 0);
+	rep = tu_smtp_reply(fd, NULL);
+	cr_assert_not_null(rep, "no reply once the gate opened");
+	cr_assert(strncmp(rep, "250", 3) == 0, "%s", rep);
+	free(rep);
+	cr_assert(access(path, F_OK) == 0, "not stored after the gate opened");
+	/* Open for good: the next message does not wait. */
+	raw_transaction(fd);
+	close(fd);
+	free(path);
+	free(gate);
 }
 
 /* ---------------------------------------------------------------- certs */
@@ -972,7 +1109,7 @@ Test(badsmtp, starttls_inject)
 	free(ehlo);
 	tu_send(fd, "STARTTLS\r\n");
 	/* Both lines, though a client should stop reading after the first. */
-	got = tu_read_for(fd, 1000, &len, &eof);
+	got = tu_read_for(fd, TU_SETTLE_MS, "250 injected\r\n", &len, &eof);
 	cr_expect_str_eq(got, "220 go ahead\r\n250 injected\r\n");
 	free(got);
 	close(fd);
@@ -1027,7 +1164,7 @@ Test(badsmtp, data_stall)
 	cr_assert(strncmp(rep, "354 ", 4) == 0, "%s", rep);
 	free(rep);
 	tu_send(fd, "Subject: x\r\n\r\nbody\r\n.\r\n");
-	got = tu_read_for(fd, 1500, &len, &eof);
+	got = tu_read_for(fd, 1500, NULL, &len, &eof);
 	cr_expect_eq(len, 0, "answered the end of data: %s", got);
 	cr_expect(!eof, "closed instead of stalling");
 	free(got);
@@ -1044,7 +1181,7 @@ Test(badsmtp, close_mid_reply)
 	start_bad("close-mid-reply", NULL);
 	fd = greeted();
 	tu_send(fd, "EHLO client.example\r\n");
-	got = tu_read_for(fd, 5000, &len, &eof);
+	got = tu_read_for(fd, TU_SETTLE_MS, NULL, &len, &eof);
 	cr_expect_str_eq(got, "250-first\r\n");
 	cr_expect(eof, "connection left open");
 	free(got);

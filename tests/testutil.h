@@ -66,6 +66,32 @@ int	 tu_count_verb(const char *log, const char *verb);
 yajl_val tu_jget(yajl_val v, const char *key);
 /* The string at key, or NULL if it is null, absent or not a string. */
 const char *tu_jstr(yajl_val v, const char *key);
+/*
+ * How long a test waits for a state it polls for (a reply, a file, a
+ * process's end, a daemon seeing a change) before it fails.  Generous: a
+ * loaded machine is slow, and a wait that is met costs nothing more.
+ */
+#define TU_SETTLE_MS	30000
+
+/*
+ * The database a test uses, as --db and store_open() take it (caller
+ * frees): DIR/FILE, or when the test program runs on PostgreSQL
+ * ($GWSMTP_TEST_BACKEND=postgresql, as meson sets it for the suite
+ * 'postgresql') a new empty database of its own in the cluster that
+ * $GWSMTP_TEST_PG names (tests/servers/pgcluster.sh), dropped when this
+ * process exits.
+ */
+char	*tu_db(const char *dir, const char *file);
+/* Whether this test program runs on PostgreSQL. */
+bool	 tu_pg(void);
+/* Skips a test about SQLite's own files (why) when on PostgreSQL. */
+void	 tu_sqlite_only(const char *why);
+/*
+ * What psql prints for sql on db (a tu_db() URI), unaligned, without
+ * headers or a last newline (caller frees); the test fails if psql does.
+ */
+char	*tu_psql(const char *db, const char *sql);
+
 /* CLOCK_MONOTONIC in milliseconds. */
 long long tu_now_ms(void);
 /* Appends what one read(2) of fd gives to *buf; false at end of file. */

@@ -14,7 +14,8 @@ Usage:
            [--maildir DIR] [--log FILE]
            [--mail-reply R] [--rcpt-reply R] [--data-reply R] [--fail-first N]
            [--rcpt-reply-for ADDR=R]... [--data-delay SECONDS] [--die-after N]
-           [--pipelining]
+           [--pipelining] [--wait-sessions N] [--gate FILE --gate-after N]
+           [--wait-max SECONDS] [--peak FILE]
 
 Once listening it prints exactly one line "PORT <n>" to stdout.  SIGTERM or
 SIGINT stops it (exit 0).
@@ -58,6 +59,20 @@ SIGINT stops it (exit 0).
   may send groups of commands (and a message's data followed by the next
   message's commands) without waiting; without this option it does not
   offer the extension.
+--wait-sessions N: the MAIL commands wait until N sessions have been
+  connected at once (the peak, see --peak), so that a client's N sessions
+  are seen to overlap whatever the scheduler does.  A client that never
+  opens N at once is answered after --wait-max, and from then on no MAIL
+  waits.
+--gate FILE --gate-after N: once N messages are stored, the end of the data
+  of each later message waits until FILE exists (checked every 10 ms):
+  the test holds message N+1 in flight for as long as it needs and lets it
+  go by creating FILE.  After --wait-max without FILE the server stops
+  waiting for it.
+--wait-max SECONDS (default 30, a float): the longest either wait lasts;
+  set the client's timeout above it.
+--peak FILE: the most sessions connected at once so far, as a number and a
+  newline, rewritten (renamed into place) whenever it rises.
 --log FILE: every command line received (verbatim, without CRLF), one per
   line; AUTH continuation lines (LOGIN's base64 answers) are not commands.
 """
@@ -87,9 +102,24 @@ class AuthInfo:
 
 
 class LoggingSMTP(SMTP):
-    """aiosmtpd's SMTP, recording each command line to --log."""
+    """aiosmtpd's SMTP, recording each command line to --log and telling
+    the handler when a session starts and ends."""
 
     log_file = None
+    gw_counted = False
+
+    def connection_made(self, transport):
+        # Called again on the same object after STARTTLS: counted once.
+        super().connection_made(transport)
+        if not self.gw_counted:
+            self.gw_counted = True
+            self.event_handler.session_started()
+
+    def connection_lost(self, error):
+        super().connection_lost(error)
+        if self.gw_counted:
+            self.gw_counted = False
+            self.event_handler.session_ended()
 
     async def _log_and_call(self, name, arg):
         if self.log_file is not None:
@@ -121,6 +151,54 @@ class Handler:
         self.opts = opts
         self.transactions = 0   # MAIL commands seen, across connections
         self.stored = 0
+        self.sessions = 0       # connected now
+        self.peak = 0           # the most connected at once
+        # Set once --wait-sessions is met or given up: MAIL waits no more.
+        self.together = asyncio.Event()
+        if opts.wait_sessions is None:
+            self.together.set()
+        self.gate_given_up = False
+
+    def session_started(self):
+        self.sessions += 1
+        if self.sessions > self.peak:
+            self.peak = self.sessions
+            if self.opts.peak:
+                _write_atomic(self.opts.peak, f"{self.peak}\n".encode())
+            if (self.opts.wait_sessions is not None
+                    and self.peak >= self.opts.wait_sessions):
+                self.together.set()
+
+    def session_ended(self):
+        self.sessions -= 1
+
+    async def _wait_together(self):
+        if self.together.is_set():
+            return
+        try:
+            await asyncio.wait_for(self.together.wait(), self.opts.wait_max)
+        except asyncio.TimeoutError:
+            sys.stderr.write(f"smtpd.py: --wait-sessions "
+                             f"{self.opts.wait_sessions}: only {self.peak} "
+                             f"at once after {self.opts.wait_max} s\n")
+            sys.stderr.flush()
+            self.together.set()
+
+    async def _wait_gate(self):
+        opts = self.opts
+        if (opts.gate is None or self.gate_given_up
+                or self.stored < opts.gate_after):
+            return
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + opts.wait_max
+        while not os.path.exists(opts.gate):
+            if loop.time() >= deadline:
+                sys.stderr.write(f"smtpd.py: --gate {opts.gate}: not there "
+                                 f"after {opts.wait_max} s\n")
+                sys.stderr.flush()
+                self.gate_given_up = True
+                return
+            await asyncio.sleep(0.01)
 
     def _forced(self, reply, session):
         if reply is None:
@@ -142,6 +220,7 @@ class Handler:
         if (self.opts.die_after is not None
                 and self.stored >= self.opts.die_after):
             os._exit(0)
+        await self._wait_together()
         self.transactions += 1
         session.gw_transaction = self.transactions
         forced = self._forced(self.opts.mail_reply, session)
@@ -162,6 +241,7 @@ class Handler:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        await self._wait_gate()
         if self.opts.data_delay > 0:
             await asyncio.sleep(self.opts.data_delay)
         forced = self._forced(self.opts.data_reply, session)
@@ -264,6 +344,11 @@ def parse_args(argv):
     p.add_argument("--data-delay", type=float, default=0)
     p.add_argument("--die-after", type=int)
     p.add_argument("--pipelining", action="store_true")
+    p.add_argument("--wait-sessions", type=int)
+    p.add_argument("--gate")
+    p.add_argument("--gate-after", type=int, default=0)
+    p.add_argument("--wait-max", type=float, default=30)
+    p.add_argument("--peak")
     p.add_argument("--timeout", type=float, default=300)
     opts = p.parse_args(argv)
     if opts.mode != "plain" and not (opts.cert and opts.key):
