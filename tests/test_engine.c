@@ -1336,10 +1336,11 @@ Test(engine, long_reply_line)
 Test(engine, data_stall_times_out)
 {
 	struct tu_run r;
-	time_t t0 = time(NULL);
+	time_t t0;
 
 	bad_server("data-stall", false, false, NULL,
 	    (const char *const[]){ "tls=none", "timeout=2", NULL });
+	t0 = time(NULL);
 	r = send_b();
 	expect_exit(&r, EXIT_TEMPFAIL);
 	expect_err(&r, "2 s");
