@@ -301,6 +301,128 @@ tu_now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* PostgreSQL mode: the databases tu_db() made, dropped at exit. */
+static char	**pg_dbs;
+static size_t	  npg_dbs;
+static pid_t	  pg_maker;	/* the test's process, not a child of it */
+
+bool
+tu_pg(void)
+{
+	const char *backend = getenv("GWSMTP_TEST_BACKEND");
+
+	return backend != NULL && strcmp(backend, "postgresql") == 0;
+}
+
+void
+tu_sqlite_only(const char *why)
+{
+	if (tu_pg())
+		cr_skip_test("SQLite only: %s", why);
+}
+
+char *
+tu_psql(const char *db, const char *sql)
+{
+	const char *argv[] = { "psql", "-X", "-q", "-A", "-t", "-v",
+	    "ON_ERROR_STOP=1", "-d", db, "-c", sql, NULL };
+	struct tu_run r;
+	size_t len;
+
+	tu_run_cmd(&r, NULL, argv);
+	cr_assert_eq(r.status, 0, "psql %s: exit %d: %s", sql, r.status,
+	    r.err);
+	len = strlen(r.out);
+	if (len > 0 && r.out[len - 1] == '\n')
+		r.out[len - 1] = '\0';
+	free(r.err);
+	return r.out;
+}
+
+/* $GWSMTP_TEST_PG, the cluster's URI, naming database name instead. */
+static char *
+pg_uri(const char *name)
+{
+	const char *base = getenv("GWSMTP_TEST_PG"), *path, *query;
+
+	cr_assert(base != NULL && *base != '\0', "GWSMTP_TEST_PG is not set: "
+	    "run through meson test or tests/servers/pgcluster.sh run");
+	path = strstr(base, "://");
+	cr_assert_not_null(path, "GWSMTP_TEST_PG is not a URI: %s", base);
+	path += 3;
+	path += strcspn(path, "/?");
+	query = path + strcspn(path, "?");
+	return xasprintf("%.*s/%s%s", (int)(path - base), base, name, query);
+}
+
+/*
+ * At exit: drops what tu_db() made, connections and all.  Quietly, and
+ * without Criterion's asserts: a database left behind goes with the
+ * cluster at the end of the run.
+ */
+static void
+pg_drop_all(void)
+{
+	char *admin;
+
+	if (getpid() != pg_maker || npg_dbs == 0)
+		return;
+	admin = pg_uri("postgres");
+	for (size_t i = 0; i < npg_dbs; i++) {
+		char *sql = xasprintf("DROP DATABASE IF EXISTS %s WITH (FORCE)",
+		    pg_dbs[i]);
+		pid_t pid = fork();
+
+		if (pid == 0) {
+			int null = open("/dev/null", O_RDWR);
+
+			dup2(null, 0);
+			dup2(null, 1);
+			dup2(null, 2);
+			execlp("psql", "psql", "-X", "-q", "-d", admin, "-c", sql,
+			    (char *)NULL);
+			_exit(127);
+		}
+		if (pid > 0)
+			while (waitpid(pid, NULL, 0) == -1 && errno == EINTR)
+				;
+		free(sql);
+		free(pg_dbs[i]);
+	}
+	free(pg_dbs);
+	pg_dbs = NULL;
+	npg_dbs = 0;
+	free(admin);
+}
+
+char *
+tu_db(const char *dir, const char *file)
+{
+	struct timespec ts;
+	char *name, *admin, *sql;
+
+	if (!tu_pg())
+		return xasprintf("%s/%s", dir, file);
+	tu_need_tool("psql");
+	/* Unique in the cluster, which a whole run of programs shares. */
+	clock_gettime(CLOCK_REALTIME, &ts);
+	name = xasprintf("gwtest_%d_%lld_%zu", (int)getpid(),
+	    (long long)ts.tv_sec * 1000000000 + ts.tv_nsec, npg_dbs);
+	admin = pg_uri("postgres");
+	/* FILE_COPY: a few times faster than WAL_LOG with fsync off. */
+	sql = xasprintf("CREATE DATABASE %s STRATEGY FILE_COPY", name);
+	free(tu_psql(admin, sql));
+	free(sql);
+	free(admin);
+	if (pg_maker == 0) {
+		pg_maker = getpid();
+		atexit(pg_drop_all);
+	}
+	pg_dbs = xreallocarray(pg_dbs, npg_dbs + 1, sizeof *pg_dbs);
+	pg_dbs[npg_dbs++] = name;
+	return pg_uri(name);
+}
+
 void
 tu_run_free(struct tu_run *r)
 {
