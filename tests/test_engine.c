@@ -57,7 +57,7 @@ static void
 setup(void)
 {
 	dir = tu_tmpdir();
-	db = xasprintf("%s/gw.db", dir);
+	db = tu_db(dir, "gw.db");
 	maildir = xasprintf("%s/mail", dir);
 	logpath = xasprintf("%s/server.log", dir);
 	unsetenv("GWSMTP_DB");

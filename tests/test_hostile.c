@@ -58,7 +58,7 @@ static void
 setup(void)
 {
 	dir = tu_tmpdir();
-	db = xasprintf("%s/gw.db", dir);
+	db = tu_db(dir, "gw.db");
 	logpath = xasprintf("%s/server.log", dir);
 	unsetenv("GWSMTP_DB");
 }
@@ -515,6 +515,7 @@ stored_profile_refused(const char *key, const char *column,
 {
 	struct tu_run r;
 
+	tu_sqlite_only("the sqlite3 shell writes the database");
 	profile(bad("normal", NULL), extra[0], extra[1], extra[2], NULL);
 	sql(tu_fmt("UPDATE profiles SET %s = 'x@example.com' || "
 	    "char(13, 10) || 'RCPT TO:<evil@example.org>'", column));
@@ -563,6 +564,7 @@ stored_message_refused(const char *statement, const char *said)
 	long long id;
 	yajl_val e;
 
+	tu_sqlite_only("the sqlite3 shell writes the database");
 	profile(bad("normal", NULL), NULL);
 	id = submit();
 	sql(statement);
@@ -724,7 +726,7 @@ Test(hostile, no_core_file_and_no_ptrace)
 	cr_assert(mkdir(home, 0700) == 0);
 	cr_assert(chown(home, 65534, 65534) == 0);
 	cr_assert(chmod(dir, 0711) == 0);
-	pid = blocked_gwadmin(tu_fmt("%s/gw.db", home), "65534", &feed);
+	pid = blocked_gwadmin(tu_keep(tu_db(home, "gw.db")), "65534", &feed);
 	cr_expect(comes_true(undumpable, pid), "nobody's gwadmin stays "
 	    "dumpable: its other processes can read its memory");
 	cr_assert_eq(write(feed, "pw\n", 3), 3);

@@ -45,7 +45,7 @@ static void
 setup(void)
 {
 	dir = tu_tmpdir();
-	db = xasprintf("%s/gw.db", dir);
+	db = tu_db(dir, "gw.db");
 	unsetenv("GWSMTP_DB");
 	never = NULL;
 }
@@ -306,7 +306,7 @@ Test(menu, quit_item_and_esc_at_the_root)
  */
 Test(menu, explicit_plain_profile_from_the_menu)
 {
-	char *ref = xasprintf("%s/ref.db", dir), *got, *want, *s;
+	char *ref = tu_db(dir, "ref.db"), *got, *want, *s;
 
 	seed_relay();
 	never = PASSWORD;
