@@ -12,6 +12,8 @@
 #ifndef GWSMTP_STORE_BACKEND_H
 #define GWSMTP_STORE_BACKEND_H
 
+#include <sys/types.h>
+
 #include "store/store.h"
 
 struct store_ops {
@@ -91,5 +93,7 @@ int	 pg_store_open(const char *uri, const char *program,
  */
 void	 store_set_cause(char **cause, const char *fmt, ...)
 	     __attribute__((format(printf, 2, 3)));
+/* The name of user uid, or its number.  Caller frees. */
+char	*store_user_name(uid_t uid);
 
 #endif

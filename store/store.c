@@ -4,12 +4,14 @@
  *
  * A libpq URI (postgresql:// or postgres://) is PostgreSQL, anything else
  * a SQLite path.  Beside the dispatch it holds only what is the same for
- * every backend: freeing queued messages and the backends' cause helper.
- * It holds no rule of the store: each backend keeps the contract of
- * store/store.h itself, so this file checks nothing and adds nothing.
+ * every backend: freeing queued messages, and the backends' helpers for
+ * messages and the OS user's name.  It holds no rule of the store: each
+ * backend keeps the contract of store/store.h itself, so this file checks
+ * nothing and adds nothing.
  */
 #include "store/backend.h"
 
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +28,16 @@ store_set_cause(char **cause, const char *fmt, ...)
 	va_start(ap, fmt);
 	*cause = xvasprintf(fmt, ap);
 	va_end(ap);
+}
+
+char *
+store_user_name(uid_t uid)
+{
+	struct passwd	*pw;
+
+	if ((pw = getpwuid(uid)) != NULL && pw->pw_name != NULL)
+		return xstrdup(pw->pw_name);
+	return xasprintf("%lu", (unsigned long)uid);
 }
 
 /* Whether db is a libpq connection URI (SPEC section 4a). */
