@@ -1,0 +1,742 @@
+/*
+ * store/sqlite_config.c: the configuration on SQLite: profiles, the
+ * global SMTP settings, the audit trail and the configuration's
+ * generation.
+ *
+ * Each configuration change writes its audit row (time, OS user, program,
+ * action, profile, changed keys, never values) in the same transaction.
+ * A profile's columns follow core/profile.h's keys.
+ *
+ * It does not validate profiles (callers pass what core/profile.h
+ * accepted); it refuses, with a message, a value in the database that
+ * core/profile.h would not take.  Transactions and SQLite's errors are
+ * store/sqlite_db.c's.
+ */
+#include "store/sqlite_int.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/xmalloc.h"
+
+#define nitems(a)	(sizeof (a) / sizeof (a)[0])
+
+/*
+ * How each profile key maps to its column.  Strings, booleans and integers
+ * are read and written in the struct directly; enums and the host list go
+ * through their text forms (profile_get() and profile_set()), which is what
+ * the column holds.
+ */
+enum column_kind {
+	COL_STRING,	/* char *, NULL when unset */
+	COL_BOOL,	/* bool, 0 or 1 */
+	COL_INT,	/* int */
+	COL_TEXT	/* text form; "" (unset) stored as NULL */
+};
+
+static const struct column {
+	const char		*name;
+	enum column_kind	 kind;
+	size_t			 off;
+} columns[] = {
+#define S(k, n, f)	[k] = { n, COL_STRING, offsetof(struct profile, f) }
+#define B(k, n, f)	[k] = { n, COL_BOOL, offsetof(struct profile, f) }
+#define I(k, n, f)	[k] = { n, COL_INT, offsetof(struct profile, f) }
+#define T(k, n)		[k] = { n, COL_TEXT, 0 }
+	S(PROFILE_KEY_NAME, "name", name),
+	B(PROFILE_KEY_ACTIVE, "active", active),
+	S(PROFILE_KEY_HOST, "host", host),
+	I(PROFILE_KEY_PORT, "port", port),
+	T(PROFILE_KEY_ALT_HOSTS, "alt_hosts"),
+	T(PROFILE_KEY_TLS, "tls"),
+	T(PROFILE_KEY_STARTTLS, "starttls"),
+	B(PROFILE_KEY_VERIFY, "verify", verify),
+	S(PROFILE_KEY_CA_FILE, "ca_file", ca_file),
+	S(PROFILE_KEY_FINGERPRINT, "fingerprint", fingerprint),
+	T(PROFILE_KEY_TLS_MIN, "tls_min"),
+	T(PROFILE_KEY_AUTH, "auth"),
+	S(PROFILE_KEY_USERNAME, "username", username),
+	S(PROFILE_KEY_PASSWORD, "password", password),
+	S(PROFILE_KEY_TRACE, "trace", trace),
+	B(PROFILE_KEY_ALLOW_PLAIN_AUTH_WITHOUT_TLS,
+	    "allow_plain_auth_without_tls", allow_plain_auth_without_tls),
+	S(PROFILE_KEY_FROM, "from_addr", from),
+	S(PROFILE_KEY_TO, "to_addr", to),
+	S(PROFILE_KEY_HELO, "helo", helo),
+	I(PROFILE_KEY_TIMEOUT, "timeout", timeout),
+	I(PROFILE_KEY_RETRIES, "retries", retries),
+	I(PROFILE_KEY_RETRY_DELAY, "retry_delay", retry_delay),
+	I(PROFILE_KEY_RETRY_MAX, "retry_max", retry_max),
+	I(PROFILE_KEY_MAX_CONNECTIONS, "max_connections", max_connections),
+	S(PROFILE_KEY_COMMENT, "comment", comment),
+#undef S
+#undef B
+#undef I
+#undef T
+};
+_Static_assert(nitems(columns) == PROFILE_KEY_COUNT,
+    "every profile key has a column");
+
+/*
+ * Parameters of the insert and update statements: ?1..?N are the columns in
+ * key order, then the revision and the time.
+ */
+#define PARAM_REVISION	(PROFILE_KEY_COUNT + 1)
+#define PARAM_TIME	(PROFILE_KEY_COUNT + 2)
+
+/* A growing SQL string. */
+struct sqlbuf {
+	char	*s;
+	size_t	 len;
+};
+
+static void	sql_add(struct sqlbuf *, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
+
+static void
+sql_add(struct sqlbuf *b, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*part;
+	size_t	 n;
+
+	va_start(ap, fmt);
+	part = xvasprintf(fmt, ap);
+	va_end(ap);
+	n = strlen(part);
+	b->s = xreallocarray(b->s, b->len + n + 1, 1);
+	memcpy(b->s + b->len, part, n + 1);
+	b->len += n;
+	free(part);
+}
+
+/* The cached statements, the profiles' generated from columns[]. */
+int
+sqlite_config_prepare(struct sqlite_store *s, char **cause)
+{
+	struct sqlbuf	 sel = { NULL, 0 }, ins = { NULL, 0 };
+	struct sqlbuf	 upd = { NULL, 0 }, get = { NULL, 0 };
+	struct sqlbuf	 list = { NULL, 0 };
+	const unsigned	 f = SQLITE_PREPARE_PERSISTENT;
+	size_t		 k;
+	int		 status;
+
+	sql_add(&sel, "SELECT ");
+	sql_add(&ins, "INSERT INTO profiles (");
+	sql_add(&upd, "UPDATE profiles SET ");
+	for (k = 0; k < nitems(columns); k++) {
+		sql_add(&sel, "%s, ", columns[k].name);
+		sql_add(&ins, "%s, ", columns[k].name);
+		if (k != PROFILE_KEY_NAME)
+			sql_add(&upd, "%s = ?%zu, ", columns[k].name, k + 1);
+	}
+	sql_add(&sel, "revision FROM profiles");
+	sql_add(&ins, "revision, created, updated) VALUES (");
+	for (k = 0; k < nitems(columns); k++)
+		sql_add(&ins, "?%zu, ", k + 1);
+	sql_add(&ins, "?%d, ?%d, ?%d)", PARAM_REVISION, PARAM_TIME,
+	    PARAM_TIME);
+	sql_add(&upd, "revision = ?%d, updated = ?%d WHERE name = ?%d",
+	    PARAM_REVISION, PARAM_TIME, PROFILE_KEY_NAME + 1);
+	sql_add(&get, "%s WHERE name = ?1", sel.s);
+	sql_add(&list, "%s ORDER BY name", sel.s);
+
+	/* The generation's max() of the rowid: one lookup, the b-tree's end. */
+	if ((status = db_prepare(s, get.s, f, &s->st_get, cause)) != 0 ||
+	    (status = db_prepare(s, list.s, f, &s->st_list, cause)) != 0 ||
+	    (status = db_prepare(s, ins.s, f, &s->st_insert, cause)) != 0 ||
+	    (status = db_prepare(s, upd.s, f, &s->st_update, cause)) != 0 ||
+	    (status = db_prepare(s, "INSERT INTO audit (time, os_user, "
+	    "program, action, profile, keys) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	    f, &s->st_audit, cause)) != 0 ||
+	    (status = db_prepare(s, "SELECT coalesce(max(id), 0) FROM audit",
+	    f, &s->st_generation, cause)) != 0)
+		goto out;
+out:
+	free(sel.s);
+	free(ins.s);
+	free(upd.s);
+	free(get.s);
+	free(list.s);
+	return status;
+}
+
+void
+sqlite_config_finalize(struct sqlite_store *s)
+{
+	sqlite3_finalize(s->st_get);
+	sqlite3_finalize(s->st_list);
+	sqlite3_finalize(s->st_insert);
+	sqlite3_finalize(s->st_update);
+	sqlite3_finalize(s->st_audit);
+	sqlite3_finalize(s->st_generation);
+}
+
+/* Replaces a string field, wiping the old value if it is the password. */
+static void
+set_string(char **field, const char *value, bool secret)
+{
+	if (secret)
+		free_secret(*field);
+	else
+		free(*field);
+	*field = value != NULL && *value != '\0' ? xstrdup(value) : NULL;
+}
+
+/* Builds a profile from a row of st_get or st_list. */
+static int
+profile_from_row(struct sqlite_store *s, sqlite3_stmt *st, struct profile **out,
+    char **cause)
+{
+	struct profile		*p;
+	const struct column	*c;
+	const char		*text;
+	char			*why;
+	size_t			 k;
+	int			 pass;
+
+	p = profile_new(NULL);
+	/*
+	 * Text forms first: setting tls may move a port at its default, and
+	 * the stored port must win.
+	 */
+	for (pass = 0; pass < 2; pass++) {
+		for (k = 0; k < nitems(columns); k++) {
+			c = &columns[k];
+			if ((c->kind == COL_TEXT) != (pass == 0))
+				continue;
+			text = (const char *)sqlite3_column_text(st, (int)k);
+			switch (c->kind) {
+			case COL_STRING:
+				set_string((char **)((char *)p + c->off), text,
+				    k == PROFILE_KEY_PASSWORD);
+				break;
+			case COL_BOOL:
+				*(bool *)((char *)p + c->off) =
+				    sqlite3_column_int(st, (int)k) != 0;
+				break;
+			case COL_INT:
+				*(int *)((char *)p + c->off) =
+				    sqlite3_column_int(st, (int)k);
+				break;
+			case COL_TEXT:
+				why = NULL;
+				if (profile_set(p, k, text != NULL ? text : "",
+				    &why) == 0)
+					break;
+				store_set_cause(cause, "%s: profile '%s' has "
+				    "an invalid %s in the database (%s); set "
+				    "it again with gwadmin set", s->path,
+				    (const char *)sqlite3_column_text(st,
+				    PROFILE_KEY_NAME), profile_key_name(k),
+				    why ? why : "?");
+				free(why);
+				profile_free(p);
+				return STORE_ERROR;
+			}
+		}
+	}
+	p->revision = sqlite3_column_int64(st, PROFILE_KEY_COUNT);
+	*out = p;
+	return STORE_OK;
+}
+
+/* Reads one profile by name: STORE_OK, STORE_NOT_FOUND or an error. */
+static int
+profile_fetch(struct sqlite_store *s, const char *name, struct profile **out,
+    char **cause)
+{
+	sqlite3_stmt	*st = s->st_get;
+	int		 rc, status;
+
+	*out = NULL;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		status = profile_from_row(s, st, out, cause);
+	else if (rc == SQLITE_DONE)
+		status = STORE_NOT_FOUND;
+	else
+		status = db_fail(s, rc, "cannot read a profile", cause);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return status;
+}
+
+/*
+ * Binds p's values to the insert or update statement.  Strings are bound
+ * without a copy (the statement is reset before p can change); text forms
+ * are allocated and handed to SQLite, which frees them.
+ */
+static void
+profile_bind(sqlite3_stmt *st, const struct profile *p)
+{
+	const struct column	*c;
+	const char		*str;
+	char			*text;
+	size_t			 k;
+	int			 i;
+
+	for (k = 0; k < nitems(columns); k++) {
+		c = &columns[k];
+		i = (int)k + 1;
+		switch (c->kind) {
+		case COL_STRING:
+			str = *(char *const *)((const char *)p + c->off);
+			if (str == NULL)
+				sqlite3_bind_null(st, i);
+			else
+				sqlite3_bind_text(st, i, str, -1,
+				    SQLITE_STATIC);
+			break;
+		case COL_BOOL:
+			sqlite3_bind_int(st, i,
+			    *(const bool *)((const char *)p + c->off));
+			break;
+		case COL_INT:
+			sqlite3_bind_int(st, i,
+			    *(const int *)((const char *)p + c->off));
+			break;
+		case COL_TEXT:
+			text = profile_get(p, k);
+			if (*text == '\0') {
+				free(text);
+				sqlite3_bind_null(st, i);
+			} else
+				sqlite3_bind_text(st, i, text, -1, free);
+			break;
+		}
+	}
+}
+
+/* Comma-joined names of the marked keys.  Caller frees. */
+static char *
+join_keys(const bool *marked, size_t n, const char *(*name)(int))
+{
+	struct sqlbuf	b = { xstrdup(""), 0 };
+	size_t		k;
+
+	for (k = 0; k < n; k++) {
+		if (marked[k])
+			sql_add(&b, "%s%s", b.len ? "," : "", name((int)k));
+	}
+	return b.s;
+}
+
+static const char *
+profile_key_name_int(int k)
+{
+	return profile_key_name((enum profile_key)k);
+}
+
+static const char *
+settings_key_name_int(int k)
+{
+	return settings_key_name((enum settings_key)k);
+}
+
+static int
+audit_add(struct sqlite_store *s, const char *action, const char *profile,
+    const char *keys, char **cause)
+{
+	sqlite3_stmt	*st = s->st_audit;
+
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)time(NULL));
+	sqlite3_bind_text(st, 2, s->os_user, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, s->program, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, action, -1, SQLITE_STATIC);
+	if (profile != NULL)
+		sqlite3_bind_text(st, 5, profile, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, keys, -1, SQLITE_STATIC);
+	return db_done(s, st, "cannot write the audit trail", cause);
+}
+
+int
+sqlite_profile_get(struct store *base, const char *name, struct profile **out,
+    char **cause)
+{
+	struct sqlite_store	*s = (struct sqlite_store *)base;
+
+	return profile_fetch(s, name, out, cause);
+}
+
+int
+sqlite_profile_list(struct store *base, struct profile ***out, size_t *n,
+    char **cause)
+{
+	struct sqlite_store	 *s = (struct sqlite_store *)base;
+	sqlite3_stmt		 *st = s->st_list;
+	struct profile		**v = NULL, *p;
+	size_t			  len = 0, cap = 0, i;
+	int			  rc, status = STORE_OK;
+
+	*out = NULL;
+	*n = 0;
+	/* One statement, so one snapshot: never half an import. */
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((status = profile_from_row(s, st, &p, cause)) != STORE_OK)
+			goto fail;
+		if (len == cap) {
+			cap = cap ? cap * 2 : 16;
+			v = xreallocarray(v, cap, sizeof *v);
+		}
+		v[len++] = p;
+	}
+	if (rc != SQLITE_DONE) {
+		status = db_fail(s, rc, "cannot list the profiles", cause);
+		goto fail;
+	}
+	sqlite3_reset(st);
+	*out = v != NULL ? v : xcalloc(1, sizeof *v);
+	*n = len;
+	return STORE_OK;
+
+fail:
+	sqlite3_reset(st);
+	for (i = 0; i < len; i++)
+		profile_free(v[i]);
+	free(v);
+	return status;
+}
+
+int
+sqlite_profile_count(struct store *base, size_t *n, char **cause)
+{
+	struct sqlite_store	*s = (struct sqlite_store *)base;
+	long long		 c;
+	int			 status;
+
+	status = db_int(s, "SELECT count(*) FROM profiles", &c, cause);
+	if (status == STORE_OK)
+		*n = (size_t)c;
+	return status;
+}
+
+/*
+ * Audit keys: for an update, the keys profile_diff() reports; for a create,
+ * the keys profile_has() says hold a value (so a create row shows what the
+ * new profile carries, never the values themselves).
+ */
+int
+sqlite_profile_put(struct store *base, struct profile *p, bool *changed,
+    char **cause)
+{
+	struct sqlite_store	*s = (struct sqlite_store *)base;
+	struct profile		*old = NULL;
+	bool			 diff[PROFILE_KEY_COUNT], own, wrote = false;
+	sqlite3_stmt		*st;
+	long long		 rev = 0;
+	char			*keys;
+	size_t			 k;
+	int			 status;
+
+	if (changed != NULL)
+		*changed = false;
+	if (p->name == NULL) {
+		store_set_cause(cause, "%s: a profile without a name cannot be "
+		    "stored", s->path);
+		return STORE_ERROR;
+	}
+	if ((status = tx_enter(s, &own, cause)) != STORE_OK)
+		return status;
+
+	status = profile_fetch(s, p->name, &old, cause);
+	if (status == STORE_NOT_FOUND)
+		status = STORE_OK;
+	if (status != STORE_OK)
+		goto out;
+	rev = old != NULL ? old->revision : 0;
+	if (p->revision != rev) {
+		if (old == NULL)
+			store_set_cause(cause, "profile '%s' was deleted by "
+			    "another program since it was read", p->name);
+		else if (p->revision == 0)
+			store_set_cause(cause, "profile '%s' was created by "
+			    "another program meanwhile (revision %lld); read "
+			    "it before changing it", p->name, rev);
+		else
+			store_set_cause(cause, "profile '%s' was changed by "
+			    "another program since it was read (revision %lld, "
+			    "now %lld)", p->name, p->revision, rev);
+		status = STORE_STALE;
+		goto out;
+	}
+
+	if (old == NULL) {
+		for (k = 0; k < PROFILE_KEY_COUNT; k++)
+			diff[k] = profile_has(p, (enum profile_key)k);
+		st = s->st_insert;
+	} else {
+		if (profile_diff(old, p, diff) == 0)
+			goto out;
+		st = s->st_update;
+	}
+	profile_bind(st, p);
+	sqlite3_bind_int64(st, PARAM_REVISION, rev + 1);
+	sqlite3_bind_int64(st, PARAM_TIME, (sqlite3_int64)time(NULL));
+	status = db_done(s, st, "cannot write a profile", cause);
+	if (status != STORE_OK)
+		goto out;
+
+	keys = join_keys(diff, PROFILE_KEY_COUNT, profile_key_name_int);
+	status = audit_add(s, old == NULL ? "create" : "update", p->name, keys,
+	    cause);
+	free(keys);
+	if (status != STORE_OK)
+		goto out;
+	if (old != NULL && old->password != NULL &&
+	    diff[PROFILE_KEY_PASSWORD])
+		s->tx_wipe = true;
+	wrote = true;
+
+out:
+	profile_free(old);
+	status = tx_leave(s, own, status, cause);
+	if (status == STORE_OK && wrote) {
+		p->revision = rev + 1;
+		if (changed != NULL)
+			*changed = true;
+	}
+	return status;
+}
+
+int
+sqlite_profile_delete(struct store *base, const char *name, char **cause)
+{
+	struct sqlite_store	*s = (struct sqlite_store *)base;
+	sqlite3_stmt		*st = NULL;
+	bool			 own;
+	int			 status;
+
+	if (name == NULL) {
+		store_set_cause(cause, "%s: no profile name given", s->path);
+		return STORE_NOT_FOUND;
+	}
+	if ((status = tx_enter(s, &own, cause)) != STORE_OK)
+		return status;
+
+	status = db_prepare(s, "DELETE FROM profiles WHERE name = ?1", 0, &st,
+	    cause);
+	if (status != STORE_OK)
+		goto out;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	if ((status = db_done(s, st, "cannot delete a profile", cause)) != 0)
+		goto out;
+	if (sqlite3_changes(s->db) == 0) {
+		store_set_cause(cause, "%s: no profile named '%s'", s->path,
+		    name);
+		status = STORE_NOT_FOUND;
+		goto out;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if ((status = audit_add(s, "delete", name, "", cause)) != STORE_OK)
+		goto out;
+	s->tx_wipe = true;
+
+	/* A default naming a profile that is gone would mislead the engine. */
+	status = db_prepare(s, "UPDATE settings SET value = '' WHERE "
+	    "key = 'default_profile' AND value = ?1", 0, &st, cause);
+	if (status != STORE_OK)
+		goto out;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	if ((status = db_done(s, st, "cannot clear the default profile",
+	    cause)) != STORE_OK)
+		goto out;
+	if (sqlite3_changes(s->db) != 0)
+		status = audit_add(s, "settings", NULL,
+		    settings_key_name(SETTINGS_KEY_DEFAULT_PROFILE), cause);
+
+out:
+	sqlite3_finalize(st);
+	return tx_leave(s, own, status, cause);
+}
+
+/* Reads the settings into out, which owns nothing before. */
+static int
+settings_read(struct sqlite_store *s, struct smtp_settings *out, char **cause)
+{
+	sqlite3_stmt		*st;
+	struct smtp_settings	 set;
+	enum settings_key	 key;
+	const char		*name, *value;
+	char			*why;
+	int			 rc, status;
+
+	status = db_prepare(s, "SELECT key, value FROM settings", 0, &st,
+	    cause);
+	if (status != STORE_OK)
+		return status;
+	settings_init(&set);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		name = (const char *)sqlite3_column_text(st, 0);
+		value = (const char *)sqlite3_column_text(st, 1);
+		/* Rows of other keys cannot come from this schema version. */
+		if (name == NULL || settings_key_lookup(name, &key) != 0)
+			continue;
+		why = NULL;
+		if (settings_set(&set, key, value != NULL ? value : "",
+		    &why) != 0) {
+			store_set_cause(cause, "%s: the setting %s has an "
+			    "invalid value in the database (%s); set it again "
+			    "with gwadmin settings", s->path, name,
+			    why ? why : "?");
+			free(why);
+			status = STORE_ERROR;
+			goto fail;
+		}
+	}
+	if (rc != SQLITE_DONE) {
+		status = db_fail(s, rc, "cannot read the settings", cause);
+		goto fail;
+	}
+	sqlite3_finalize(st);
+	*out = set;
+	return STORE_OK;
+
+fail:
+	sqlite3_finalize(st);
+	settings_clear(&set);
+	return status;
+}
+
+int
+sqlite_settings_get(struct store *base, struct smtp_settings *out, char **cause)
+{
+	struct sqlite_store	*s = (struct sqlite_store *)base;
+
+	return settings_read(s, out, cause);
+}
+
+int
+sqlite_settings_put(struct store *base, const struct smtp_settings *in,
+    char **cause)
+{
+	struct sqlite_store	*s = (struct sqlite_store *)base;
+	struct smtp_settings	 cur;
+	sqlite3_stmt		*st = NULL;
+	bool			 diff[SETTINGS_KEY_COUNT], own, have = false;
+	char			*value, *keys;
+	size_t			 k;
+	int			 status;
+
+	if ((status = tx_enter(s, &own, cause)) != STORE_OK)
+		return status;
+	if ((status = settings_read(s, &cur, cause)) != STORE_OK)
+		goto out;
+	have = true;
+	if (settings_diff(&cur, in, diff) == 0)
+		goto out;
+
+	status = db_prepare(s, "INSERT INTO settings (key, value) VALUES "
+	    "(?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+	    0, &st, cause);
+	if (status != STORE_OK)
+		goto out;
+	for (k = 0; k < SETTINGS_KEY_COUNT; k++) {
+		if (!diff[k])
+			continue;
+		value = settings_get(in, (enum settings_key)k);
+		sqlite3_bind_text(st, 1, settings_key_name(k), -1,
+		    SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, value, -1, free);
+		status = db_done(s, st, "cannot write the settings", cause);
+		if (status != STORE_OK)
+			goto out;
+	}
+	keys = join_keys(diff, SETTINGS_KEY_COUNT, settings_key_name_int);
+	status = audit_add(s, "settings", NULL, keys, cause);
+	free(keys);
+
+out:
+	sqlite3_finalize(st);
+	if (have)
+		settings_clear(&cur);
+	return tx_leave(s, own, status, cause);
+}
+
+int
+sqlite_audit_foreach(struct store *base,
+    int (*fn)(const struct store_audit *row, void *arg), void *arg,
+    char **cause)
+{
+	struct sqlite_store	*s = (struct sqlite_store *)base;
+	sqlite3_stmt		*st;
+	struct store_audit	 row;
+	int			 rc, status;
+
+	status = db_prepare(s, "SELECT id, time, os_user, program, action, "
+	    "profile, keys FROM audit ORDER BY id", 0, &st, cause);
+	if (status != STORE_OK)
+		return status;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		row.id = sqlite3_column_int64(st, 0);
+		row.time = (time_t)sqlite3_column_int64(st, 1);
+		row.os_user = (const char *)sqlite3_column_text(st, 2);
+		row.program = (const char *)sqlite3_column_text(st, 3);
+		row.action = (const char *)sqlite3_column_text(st, 4);
+		row.profile = (const char *)sqlite3_column_text(st, 5);
+		row.keys = (const char *)sqlite3_column_text(st, 6);
+		if (fn(&row, arg) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	if (rc != SQLITE_DONE)
+		status = db_fail(s, rc, "cannot read the audit trail", cause);
+	sqlite3_finalize(st);
+	return status;
+}
+
+int
+sqlite_profile_names(struct store *base, size_t offset, size_t limit,
+    char ***out, size_t *n, char **cause)
+{
+	struct sqlite_store	 *s = (struct sqlite_store *)base;
+	sqlite3_stmt		 *st;
+	char			**v;
+	size_t			  len = 0;
+	int			  rc = SQLITE_DONE, status;
+
+	*out = NULL;
+	*n = 0;
+	if ((status = db_prepare(s, "SELECT name FROM profiles ORDER BY name "
+	    "LIMIT ? OFFSET ?", 0, &st, cause)) != STORE_OK)
+		return status;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)limit);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)offset);
+	v = xcalloc(limit ? limit : 1, sizeof *v);
+	while (len < limit && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		v[len++] = xstrdup((const char *)sqlite3_column_text(st, 0));
+	if (len < limit && rc != SQLITE_DONE) {
+		status = db_fail(s, rc, "cannot list the profile names", cause);
+		sqlite3_finalize(st);
+		while (len > 0)
+			free(v[--len]);
+		free(v);
+		return status;
+	}
+	sqlite3_finalize(st);
+	*out = v;
+	*n = len;
+	return STORE_OK;
+}
+
+int
+sqlite_config_generation(struct store *base, long long *gen, char **cause)
+{
+	struct sqlite_store	*s = (struct sqlite_store *)base;
+	sqlite3_stmt		*st = s->st_generation;
+	int			 rc, status = STORE_OK;
+
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*gen = sqlite3_column_int64(st, 0);
+	else
+		status = db_fail(s, rc, "cannot read the audit trail", cause);
+	sqlite3_reset(st);
+	return status;
+}
+
