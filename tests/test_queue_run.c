@@ -47,9 +47,6 @@
 
 /* Concurrent "gwengine submit" processes in submit_many(). */
 #define SUBMIT_PARALLEL	8
-/* How long a daemon may take to see a change, or to stop. */
-#define SETTLE_MS	20000
-#define STOP_MS		10000
 
 #define FROM		"gw@example.com"
 #define TO		"reader@example.net"
@@ -84,7 +81,7 @@ static void
 setup(void)
 {
 	dir = tu_tmpdir();
-	db = xasprintf("%s/gw.db", dir);
+	db = tu_db(dir, "gw.db");
 	unsetenv("GWSMTP_DB");
 }
 
@@ -325,20 +322,36 @@ times_in(const char **ids, size_t n, const char *id)
 
 static const char *daemons_err(void);
 
-/* Polls until the server stored at least n messages, or fails. */
+/* Polls until the server logged verb n times (or more), or fails. */
 static void
-wait_received(const struct server *s, size_t n, long long ms)
+wait_logged(const struct server *s, const char *verb, int n)
 {
-	long long deadline = tu_now_ms() + ms;
-	size_t got;
+	long long ms = TU_SETTLE_MS, deadline = tu_now_ms() + ms;
+	int got;
 
-	while ((got = received(s)) < n) {
+	while ((got = log_count(s, verb)) < n) {
 		if (tu_now_ms() >= deadline)
-			cr_assert_fail("the server stored %zu messages in %lld "
-			    "ms, expected %zu; its log:\n%s\n%s", got, ms, n,
+			cr_assert_fail("the server logged %s %d times in %lld ms, "
+			    "expected %d; its log:\n%s\n%s", verb, got, ms, n,
 			    server_log(s), daemons_err());
 		sleep_ms(10);
 	}
+}
+
+/*
+ * DIR/go: for smtpd.py --gate, which holds the end of a message's data
+ * until the file exists; open_gate() creates it.
+ */
+static const char *
+gate_path(void)
+{
+	return tu_fmt("%s/go", dir);
+}
+
+static void
+open_gate(void)
+{
+	tu_write_file(gate_path(), "", 0);
 }
 
 /* gwadmin */
@@ -720,24 +733,23 @@ daemon_alive(struct daemon *d)
 }
 
 /*
- * Sends sig and waits up to ms for the daemon to end; returns its exit
- * code, 128+N if killed by signal N.  Fails the test if it does not end.
+ * Waits for the daemon to end (after a signal); returns its exit code,
+ * 128+N if killed by signal N.  Fails the test if it does not end.
  */
 static int
-daemon_stop(struct daemon *d, int sig, long long ms)
+daemon_wait(struct daemon *d)
 {
-	long long deadline = tu_now_ms() + ms;
+	long long ms = TU_SETTLE_MS, deadline = tu_now_ms() + ms;
 	int status;
 	pid_t got;
 
-	kill(d->pid, sig);
 	while ((got = waitpid(d->pid, &status, WNOHANG)) == 0) {
 		if (tu_now_ms() >= deadline) {
 			kill(d->pid, SIGKILL);
 			waitpid(d->pid, &status, 0);
 			d->pid = -1;
 			cr_assert_fail("gwengine run did not end within %lld ms "
-			    "of signal %d:\n%s", ms, sig, daemon_err(d));
+			    "of its signal:\n%s", ms, daemon_err(d));
 		}
 		sleep_ms(5);
 	}
@@ -745,6 +757,28 @@ daemon_stop(struct daemon *d, int sig, long long ms)
 	d->pid = -1;
 	return WIFEXITED(status) ? WEXITSTATUS(status) :
 	    128 + WTERMSIG(status);
+}
+
+/* Sends sig, then daemon_wait(). */
+static int
+daemon_stop(struct daemon *d, int sig)
+{
+	kill(d->pid, sig);
+	return daemon_wait(d);
+}
+
+/* Polls until the daemon's log has a line holding text, or fails. */
+static void
+daemon_wait_line(struct daemon *d, const char *text)
+{
+	long long ms = TU_SETTLE_MS, deadline = tu_now_ms() + ms;
+
+	while (strstr(daemon_err(d), text) == NULL) {
+		if (tu_now_ms() >= deadline)
+			cr_assert_fail("gwengine run did not say \"%s\" within "
+			    "%lld ms:\n%s", text, ms, daemon_err(d));
+		sleep_ms(10);
+	}
 }
 
 /* gwengine queue --json */
@@ -1023,13 +1057,13 @@ daemons_err(void)
 }
 
 /*
- * Polls queue --json until entry id is in state, or fails after ms.
- * Returns the entry (its queue is kept).
+ * Polls queue --json until entry id is in state, or fails.  Returns the
+ * entry (its queue is kept).
  */
 static yajl_val
-wait_state(long long id, const char *state, long long ms)
+wait_state(long long id, const char *state)
 {
-	long long deadline = tu_now_ms() + ms;
+	long long ms = TU_SETTLE_MS, deadline = tu_now_ms() + ms;
 
 	for (;;) {
 		const char *text;
@@ -1045,11 +1079,11 @@ wait_state(long long id, const char *state, long long ms)
 	}
 }
 
-/* Polls until entry id is held, or fails after ms. */
+/* Polls until entry id is held, or fails. */
 static yajl_val
-wait_held(long long id, long long ms)
+wait_held(long long id)
 {
-	long long deadline = tu_now_ms() + ms;
+	long long ms = TU_SETTLE_MS, deadline = tu_now_ms() + ms;
 
 	for (;;) {
 		const char *text;
@@ -1192,20 +1226,61 @@ Test(queue_run, five_hundred_in_one_session)
 }
 
 /*
+ * How many peers (client address and port) the server's stored messages
+ * came from: the sessions that carried a message.
+ */
+static size_t
+sessions_that_carried(const struct server *s)
+{
+	const char **peers = NULL;
+	size_t npeers = 0, n = received(s);
+
+	for (size_t k = 1; k <= n; k++) {
+		const char *json = mail_file(s, k, "json"), *p;
+		const char *peer;
+		bool seen = false;
+
+		cr_assert_not_null(json);
+		p = strstr(json, "\"peer\": ");
+		cr_assert_not_null(p, "%s", json);
+		peer = tu_fmt("%.*s", (int)strcspn(p, "\n"), p);
+		for (size_t i = 0; i < npeers && !seen; i++)
+			seen = strcmp(peers[i], peer) == 0;
+		if (!seen) {
+			peers = xreallocarray(peers, npeers + 1, sizeof *peers);
+			peers[npeers++] = peer;
+		}
+	}
+	free(peers);
+	return npeers;
+}
+
+/*
  * max_connections=3: three sessions share the profile's queue, each
  * message goes once, and no fourth session is opened.
+ *
+ * How many sessions a run opens depends on the schedule: a first session
+ * that is quick may deliver its share and take the rest before the third
+ * has claimed anything, and then two sessions carry the queue, rightly.
+ * So the server answers MAIL only once three sessions have been open at
+ * once (smtpd.py --wait-sessions, bounded by its --wait-max, below the
+ * profile's timeout): an engine that opens its three sessions together
+ * passes whatever the scheduler does, one that opens them one after the
+ * other does not.
  */
 Test(queue_run, max_connections_sessions_share_the_queue)
 {
 	enum { N = 60 };
-	struct server *s = serve("mail", "--pipelining", NULL);
+	const char *peak = tu_fmt("%s/peak", dir);
+	struct server *s = serve("mail", "--pipelining", "--wait-sessions", "3",
+	    "--peak", peak, NULL);
 	long long *ids = (long long *)tu_keep(xcalloc(N, sizeof *ids));
-	const char *err, **got;
+	const char *err, **got, *most;
 	struct summary sum;
 	size_t ngot;
 	yajl_val q;
 
-	profile_for("p", s, "max_connections=3", NULL);
+	profile_for("p", s, "max_connections=3", "timeout=60", NULL);
 	submit_many(NULL, 0, N, ids);
 	sum = run_once(&err);
 	expect_summary(&sum, N, 0, 0, 0, err);
@@ -1220,9 +1295,14 @@ Test(queue_run, max_connections_sessions_share_the_queue)
 		cr_assert_eq(times_in(got, ngot, mid), 1, "%s received %zu "
 		    "times", mid, times_in(got, ngot, mid));
 	}
+	most = tu_keep(tu_read_file(peak, NULL));
+	cr_assert(most != NULL && strcmp(most, "3\n") == 0, "max_connections=3: "
+	    "%s sessions at once", most != NULL ? most : "no");
 	cr_assert_eq(log_count(s, "EHLO"), 3, "max_connections=3 and %d "
 	    "messages: %d sessions", N, log_count(s, "EHLO"));
 	cr_assert_eq(log_count(s, "QUIT"), 3);
+	cr_assert_eq(sessions_that_carried(s), 3, "the queue was not shared:\n"
+	    "%s", server_log(s));
 }
 
 /*
@@ -1410,12 +1490,12 @@ Test(queue_run, daemon_retries_on_its_own)
 	profile_for("p", s, "retry_delay=1", "retry_max=2", NULL);
 	d = daemon_start();
 	id = submit("daemon body\n", "--profile", "p", NULL);
-	e = wait_state(id, "sent", SETTLE_MS);
+	e = wait_state(id, "sent");
 	expect_entry(e, "sent", 2);
 	daemon_alive(d);
 	cr_assert_eq(received(s), 1);
 	cr_assert_eq(log_count(s, "MAIL"), 2);
-	cr_assert_eq(daemon_stop(d, SIGTERM, STOP_MS), 0, "gwengine run after "
+	cr_assert_eq(daemon_stop(d, SIGTERM), 0, "gwengine run after "
 	    "SIGTERM:\n%s", daemon_err(d));
 	err = daemon_err(d);
 	sum = summary_of(err);
@@ -1639,12 +1719,12 @@ Test(queue_run, live_config_change)
 	d = daemon_start();
 	id1 = submit(message_text("live", 1), "--profile", "p", "--message",
 	    "-", NULL);
-	wait_state(id1, "sent", SETTLE_MS);
+	wait_state(id1, "sent");
 	cr_assert_eq(received(s1), 1);
 	admin("set", "p", tu_fmt("port=%d", s2->port), NULL);
 	id2 = submit(message_text("live", 2), "--profile", "p", "--message",
 	    "-", NULL);
-	wait_state(id2, "sent", SETTLE_MS);
+	wait_state(id2, "sent");
 	daemon_alive(d);
 	cr_assert_eq(received(s2), 1, "the second message did not reach the "
 	    "new port");
@@ -1652,47 +1732,51 @@ Test(queue_run, live_config_change)
 	cr_assert_eq(received(s1), 1, "the old port got the second message "
 	    "too");
 	cr_assert_str_eq(mail_id(s1, 1), message_id_of("live", 1));
-	cr_assert_eq(daemon_stop(d, SIGTERM, STOP_MS), 0, "%s", daemon_err(d));
+	cr_assert_eq(daemon_stop(d, SIGTERM), 0, "%s", daemon_err(d));
 }
 
 /*
- * 7b. The same in the middle of one session: a slow server, 20 messages,
- * and the port changed while the daemon works through them.  At most the
- * message in flight when gwadmin returns still goes to the old port.
+ * 7b. The same in the middle of one session: 20 messages, and the port
+ * changed while the daemon works through them.  At most the message in
+ * flight when gwadmin returns still goes to the old port.  The old server
+ * holds the reply to the third message (smtpd.py --gate) until the change
+ * is made, so the change lands in the middle of the queue however fast
+ * or slow the machine is.
  */
 Test(queue_run, live_config_change_mid_session)
 {
-	enum { N = 20 };
-	struct server *s1 = serve("first", "--data-delay", "0.2", NULL);
+	enum { N = 20, FIRST = 2 };
+	struct server *s1 = serve("first", "--gate", gate_path(),
+	    "--gate-after", "2", NULL);
 	struct server *s2 = serve("second", NULL);
 	struct server *both[2] = { s1, s2 };
 	long long ids[N];
 	const char **got;
 	struct daemon *d;
-	size_t at_set, ngot;
+	size_t ngot;
 	yajl_val q;
 
-	profile_for("p", s1, NULL);
+	/* The timeout outlasts smtpd.py's --wait-max (30 s). */
+	profile_for("p", s1, "timeout=60", NULL);
 	submit_many("mid", 0, N, ids);
 	d = daemon_start();
-	wait_received(s1, 2, SETTLE_MS);
+	/* Message 3 is in flight: its data sent, its reply held. */
+	wait_logged(s1, "DATA", FIRST + 1);
 	admin("set", "p", tu_fmt("port=%d", s2->port), NULL);
-	at_set = received(s1);
-	cr_assert(at_set < N - 2, "the queue went before the change");
-	wait_received(s2, N - at_set - 1, SETTLE_MS);
+	open_gate();
 	for (size_t i = 0; i < N; i++)
-		wait_state(ids[i], "sent", SETTLE_MS);
+		wait_state(ids[i], "sent");
 	daemon_alive(d);
-	cr_assert(received(s1) <= at_set + 1, "%zu messages went to the old "
-	    "port after gwadmin set returned (%zu before it)", received(s1),
-	    at_set);
+	cr_assert(received(s1) >= FIRST && received(s1) <= FIRST + 1, "%zu "
+	    "messages went to the old port: %d before gwadmin set, and at "
+	    "most the one in flight after it", received(s1), FIRST);
 	cr_assert_eq(received(s1) + received(s2), N);
 	got = all_ids(both, 2, &ngot);
 	for (size_t i = 0; i < N; i++)
 		cr_assert_eq(times_in(got, ngot, message_id_of("mid", i)), 1);
 	q = queue_json(NULL);
 	cr_assert_eq(count_state(q, "sent"), N);
-	cr_assert_eq(daemon_stop(d, SIGTERM, STOP_MS), 0, "%s", daemon_err(d));
+	cr_assert_eq(daemon_stop(d, SIGTERM), 0, "%s", daemon_err(d));
 }
 
 /* Asserts that entry id is held, unsent and unattempted. */
@@ -1828,21 +1912,21 @@ Test(queue_run, daemon_wakes_held_messages)
 	profile_for("p", s, "active=false", NULL);
 	d = daemon_start();
 	id1 = submit("held one\n", "--profile", "p", NULL);
-	wait_held(id1, SETTLE_MS);
+	wait_held(id1);
 	admin("settings", "enabled=false", NULL);
 	admin("set", "p", "active=true", NULL);
 	id2 = submit("held two\n", "--profile", "p", NULL);
-	wait_held(id2, SETTLE_MS);
-	wait_held(id1, SETTLE_MS);
+	wait_held(id2);
+	wait_held(id1);
 	expect_held(id1, 0, s);
 	expect_held(id2, 0, s);
 	admin("settings", "enabled=true", NULL);
-	e = wait_state(id1, "sent", SETTLE_MS);
+	e = wait_state(id1, "sent");
 	cr_assert(!held(e));
-	wait_state(id2, "sent", SETTLE_MS);
+	wait_state(id2, "sent");
 	daemon_alive(d);
 	cr_assert_eq(received(s), 2);
-	cr_assert_eq(daemon_stop(d, SIGTERM, STOP_MS), 0, "%s", daemon_err(d));
+	cr_assert_eq(daemon_stop(d, SIGTERM), 0, "%s", daemon_err(d));
 }
 
 /* A seed from $GWSMTP_TEST_SEED, else the clock; printed. */
@@ -1899,7 +1983,7 @@ Test(queue_run, kill_9_loses_nothing)
 		before = received(s);
 		d = daemon_start();
 		sleep_ms(delay);
-		status = daemon_stop(d, SIGKILL, STOP_MS);
+		status = daemon_stop(d, SIGKILL);
 		cr_assert_eq(status, 128 + SIGKILL, "gwengine run ended "
 		    "before the kill (status %d):\n%s", status, daemon_err(d));
 		killed_mid += received(s) > before;
@@ -1937,34 +2021,38 @@ Test(queue_run, kill_9_loses_nothing)
 }
 
 /*
- * 10. SIGTERM in the middle of a queue: exit 0 at once, nothing left
- * "sending", and the rest sent later without duplicates.
+ * 10. SIGTERM in the middle of a queue: the message in flight is finished,
+ * no other is begun, the daemon exits 0, nothing is left "sending", and
+ * the rest go later without duplicates.  The server holds the reply to the
+ * sixth message (smtpd.py --gate) until the daemon has said it is
+ * finishing, so the signal lands in the middle of a message every time.
  */
 Test(queue_run, sigterm_mid_queue)
 {
-	enum { N = 200 };
-	/* 20 ms per message: the queue takes 4 s, so SIGTERM lands in it. */
-	struct server *s = serve("mail", "--data-delay", "0.02", NULL);
+	enum { N = 200, FIRST = 5 };
+	struct server *s = serve("mail", "--gate", gate_path(), "--gate-after",
+	    "5", NULL);
 	long long *ids = (long long *)tu_keep(xcalloc(N, sizeof *ids));
 	size_t at_term, sent, ngot;
 	const char *err, **got;
 	struct daemon *d;
-	long long t0, stop_ms;
 	struct summary sum;
 	yajl_val q;
 
-	profile_for("p", s, NULL);
+	/* The timeout outlasts smtpd.py's --wait-max (30 s). */
+	profile_for("p", s, "timeout=60", NULL);
 	submit_many("term", 0, N, ids);
 	d = daemon_start();
-	wait_received(s, 5, SETTLE_MS);
-	t0 = tu_now_ms();
-	cr_assert_eq(daemon_stop(d, SIGTERM, STOP_MS), 0, "gwengine run after "
-	    "SIGTERM:\n%s", daemon_err(d));
-	stop_ms = tu_now_ms() - t0;
+	wait_logged(s, "DATA", FIRST + 1);
+	kill(d->pid, SIGTERM);
+	daemon_wait_line(d, "run: signal 15: finishing the messages in flight");
+	open_gate();
+	cr_assert_eq(daemon_wait(d), 0, "gwengine run after SIGTERM:\n%s",
+	    daemon_err(d));
 	at_term = received(s);
-	cr_log_info("stopped in %lld ms after %zu messages", stop_ms, at_term);
-	cr_assert(at_term < N, "the whole queue went before SIGTERM");
-	cr_assert(stop_ms < 5000, "SIGTERM took %lld ms", stop_ms);
+	cr_assert_eq(at_term, FIRST + 1, "%zu messages received: %d before "
+	    "SIGTERM and the one in flight, and no other begun, expected\n%s",
+	    at_term, FIRST, daemon_err(d));
 
 	q = queue_json(NULL);
 	cr_assert_eq(qlen(q), N);
