@@ -876,8 +876,6 @@ Test(cli, not_sqlite_and_newer_schema_refused)
 	struct tu_run r;
 	char *path = write_tmp("notes.db", "these are my notes, not a database\n"
 	    "and they are long enough to fill the header of one, surely.\n");
-	unsigned char v99[4] = { 0, 0, 0, 99 };
-	FILE *f;
 
 	r = gw(NULL, "--db", path, "list", NULL);
 	cr_assert_eq(r.status, 78, "exit %d: %s", r.status, r.err);
@@ -891,12 +889,7 @@ Test(cli, not_sqlite_and_newer_schema_refused)
 		free(before);
 	}
 	seed_two();
-	/* user_version lives at byte 60 of the SQLite header. */
-	f = fopen(db, "r+b");
-	cr_assert_not_null(f);
-	fseek(f, 60, SEEK_SET);
-	fwrite(v99, 1, 4, f);
-	fclose(f);
+	tu_db_set_version(db, 99);
 	r = gw(NULL, "list", NULL);
 	cr_assert_eq(r.status, 78, "exit %d: %s", r.status, r.err);
 	cr_assert(strstr(r.err, "newer"), "%s", r.err);

@@ -5,12 +5,14 @@
  * wiping of old secrets from disk, and the outbound queue (suite "queue":
  * claims, leases, outcomes, holds, purges).
  *
- * Each test runs in its own process with its own temporary directory.  Two
- * struct store handles on one file stand for two programs: SQLite locks
- * them against each other as it would two processes.  A few checks read
- * the file with SQLite directly, as another program would, where the
- * store's interface cannot tell (a message body left behind, the schema a
- * migration made).
+ * Each test runs in its own process with its own temporary directory and
+ * database (tu_db()): a file there, or in the postgresql suite a new
+ * PostgreSQL database, where the tests about SQLite's files skip.  Two
+ * struct store handles on one database stand for two programs: the
+ * database locks them against each other as it would two processes.  A
+ * few checks read the database with SQLite or psql directly, as another
+ * program would, where the store's interface cannot tell (a message body
+ * left behind, the schema a migration made).
  */
 #include <criterion/criterion.h>
 
@@ -43,7 +45,7 @@ static void
 setup(void)
 {
 	dir = tu_tmpdir();
-	db = xasprintf("%s/gwsmtp.db", dir);
+	db = tu_db(dir, "gwsmtp.db");
 }
 
 static void
@@ -252,7 +254,17 @@ on_disk(const char *needle)
 	return found;
 }
 
-/* Runs sql on the database file with SQLite itself; returns its integer. */
+/* The SQL of the backend this program runs on. */
+static const char *
+by_backend(const char *sqlite, const char *postgresql)
+{
+	return tu_pg() ? postgresql : sqlite;
+}
+
+/*
+ * Runs sql on the database with SQLite itself (or psql); returns its
+ * integer.
+ */
 static long long
 sql_int(const char *sql)
 {
@@ -260,6 +272,14 @@ sql_int(const char *sql)
 	sqlite3_stmt	*st = NULL;
 	long long	 v;
 
+	if (tu_pg()) {
+		char *t = tu_psql(db, sql), *end;
+
+		v = strtoll(t, &end, 10);
+		cr_assert(*t != '\0' && *end == '\0', "%s: %s", sql, t);
+		free(t);
+		return v;
+	}
 	cr_assert_eq(sqlite3_open_v2(db, &h, SQLITE_OPEN_READWRITE, NULL),
 	    SQLITE_OK, "open %s", db);
 	cr_assert_eq(sqlite3_prepare_v2(h, sql, -1, &st, NULL), SQLITE_OK,
@@ -272,13 +292,17 @@ sql_int(const char *sql)
 	return v;
 }
 
-/* Runs sql (statements without results) on the closed database file. */
+/* Runs sql (statements without results) on the closed database. */
 static void
 sql_exec(const char *sql)
 {
 	sqlite3	*h = NULL;
 	char	*err = NULL;
 
+	if (tu_pg()) {
+		free(tu_psql(db, sql));
+		return;
+	}
 	cr_assert_eq(sqlite3_open_v2(db, &h, SQLITE_OPEN_READWRITE, NULL),
 	    SQLITE_OK, "open %s", db);
 	cr_assert_eq(sqlite3_exec(h, sql, NULL, NULL, &err), SQLITE_OK,
@@ -286,7 +310,7 @@ sql_exec(const char *sql)
 	sqlite3_close(h);
 }
 
-/* Runs sql on the database file; returns its text (caller frees). */
+/* Runs sql on the database; returns its text (caller frees). */
 static char *
 sql_text(const char *sql)
 {
@@ -295,6 +319,8 @@ sql_text(const char *sql)
 	const char	*t;
 	char		*v;
 
+	if (tu_pg())
+		return tu_psql(db, sql);
 	cr_assert_eq(sqlite3_open_v2(db, &h, SQLITE_OPEN_READWRITE, NULL),
 	    SQLITE_OK, "open %s", db);
 	cr_assert_eq(sqlite3_prepare_v2(h, sql, -1, &st, NULL), SQLITE_OK,
@@ -305,6 +331,18 @@ sql_text(const char *sql)
 	sqlite3_finalize(st);
 	sqlite3_close(h);
 	return v;
+}
+
+/* PostgreSQL's schema version, where SQLite has PRAGMA user_version. */
+static const char pg_version_sql[] = "SELECT value FROM gwsmtp_meta WHERE "
+    "key = 'schema_version'";
+
+/* The schema version of the (closed) database. */
+static unsigned long
+schema_version(void)
+{
+	return tu_pg() ? (unsigned long)sql_int(pg_version_sql) :
+	    header_u32(db, 60);
 }
 
 /* The audit trail, copied out. */
@@ -442,14 +480,16 @@ Test(store, default_path_falls_back_to_passwd_home)
 
 Test(store, creates_private_directory_and_files_despite_umask)
 {
-	char		*top = xasprintf("%s/data", dir);
-	char		*gw = xasprintf("%s/data/gwsmtp", dir);
-	char		*path = xasprintf("%s/data/gwsmtp/gwsmtp.db", dir);
-	char		*wal = xasprintf("%s-wal", path);
-	char		*shm = xasprintf("%s-shm", path);
+	char		*top, *gw, *path, *wal, *shm;
 	struct store	*s;
 	struct profile	*p;
 
+	tu_sqlite_only("the modes of the database's directory and files");
+	top = xasprintf("%s/data", dir);
+	gw = xasprintf("%s/data/gwsmtp", dir);
+	path = xasprintf("%s/data/gwsmtp/gwsmtp.db", dir);
+	wal = xasprintf("%s-wal", path);
+	shm = xasprintf("%s-shm", path);
 	umask(022);
 	s = open_ok(path);
 	cr_assert_eq(mode_of(top), 0700, "created parent is 0%o", mode_of(top));
@@ -472,11 +512,14 @@ Test(store, creates_private_directory_and_files_despite_umask)
 
 Test(store, strict_umask_still_gives_a_usable_database)
 {
-	char		*path = xasprintf("%s/new/gwsmtp.db", dir);
-	char		*sub = xasprintf("%s/new", dir);
+	char		*path, *sub;
 	struct store	*s;
-	struct profile	*p = simple_profile("relay", "smtp.example.org");
+	struct profile	*p;
 
+	tu_sqlite_only("the modes of the database's directory and file");
+	path = xasprintf("%s/new/gwsmtp.db", dir);
+	sub = xasprintf("%s/new", dir);
+	p = simple_profile("relay", "smtp.example.org");
 	/* A umask that takes the owner's own bits must not lock us out. */
 	umask(0377);
 	s = open_ok(path);
@@ -496,6 +539,7 @@ Test(store, existing_directory_is_left_alone)
 {
 	struct store	*s;
 
+	tu_sqlite_only("the mode of the database's directory");
 	cr_assert_eq(chmod(dir, 0755), 0);
 	s = open_ok(db);
 	store_close(s);
@@ -506,9 +550,11 @@ Test(store, existing_directory_is_left_alone)
 Test(store, refuses_database_open_to_group_or_others)
 {
 	static const mode_t	 modes[] = { 0644, 0660, 0604, 0602 };
-	struct store		*s = open_ok(db);
+	struct store		*s;
 	char			*cause, *fix;
 
+	tu_sqlite_only("the database file's mode");
+	s = open_ok(db);
 	store_close(s);
 	fix = xasprintf("chmod 600 %s", db);
 	for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
@@ -527,9 +573,11 @@ Test(store, refuses_database_open_to_group_or_others)
 Test(store, refuses_open_wal_or_shm)
 {
 	const char	*suffix[] = { "-wal", "-shm" };
-	struct store	*s = open_ok(db);
+	struct store	*s;
 	char		*side, *cause;
 
+	tu_sqlite_only("the -wal and -shm files");
+	s = open_ok(db);
 	store_close(s);
 	for (size_t i = 0; i < 2; i++) {
 		side = xasprintf("%s%s", db, suffix[i]);
@@ -549,6 +597,7 @@ Test(store, refuses_a_file_that_is_not_sqlite)
 	char	 text[4096], *cause, *back;
 	size_t	 len;
 
+	tu_sqlite_only("a file that is no database");
 	for (size_t i = 0; i < sizeof text; i++)
 		text[i] = "the quick brown fox\n"[i % 20];
 	tu_write_file(db, text, sizeof text);
@@ -568,19 +617,21 @@ Test(store, refuses_a_newer_schema)
 	char		*cause;
 
 	store_close(s);
-	header_patch(db, 60, 99);
+	tu_db_set_version(db, 99);
 	cause = open_refused(db, STORE_BADFILE);
 	cr_assert(strstr(cause, "newer") != NULL && strstr(cause, "99") &&
 	    strstr(cause, "upgrade"), "%s", cause);
 	free(cause);
-	cr_assert_eq(header_u32(db, 60), 99, "not downgraded");
+	cr_assert_eq(schema_version(), 99, "not downgraded");
 }
 
 Test(store, refuses_another_programs_sqlite_database)
 {
-	struct store	*s = open_ok(db);
+	struct store	*s;
 	char		*cause;
 
+	tu_sqlite_only("the SQLite header's version and application id");
+	s = open_ok(db);
 	store_close(s);
 	/* Tables but no version and no application id: not ours. */
 	header_patch(db, 60, 0);
@@ -598,10 +649,11 @@ Test(store, refuses_another_programs_sqlite_database)
 
 Test(store, refuses_directories_and_symlinks)
 {
-	char	*sub = xasprintf("%s/adir", dir);
-	char	*link = xasprintf("%s/l", dir);
-	char	*cause;
+	char	*sub, *link, *cause;
 
+	tu_sqlite_only("a directory or symbolic link for the file");
+	sub = xasprintf("%s/adir", dir);
+	link = xasprintf("%s/l", dir);
 	cr_assert_eq(mkdir(sub, 0700), 0);
 	cause = open_refused(sub, STORE_BADFILE);
 	cr_assert(strstr(cause, sub) != NULL, "%s", cause);
@@ -627,19 +679,23 @@ Test(store, migrates_a_missing_file_to_the_current_version)
 	s = open_ok(db);
 	put_ok(s, p, true);
 	store_close(s);
-	cr_assert_eq(header_u32(db, 60), STORE_SCHEMA_VERSION);
-	cr_assert_eq(header_u32(db, 68), 0x6777736d, "application id 'gwsm'");
+	cr_assert_eq(schema_version(), STORE_SCHEMA_VERSION);
+	if (!tu_pg())
+		cr_assert_eq(header_u32(db, 68), 0x6777736d, "application id "
+		    "'gwsm'");
 	profile_free(p);
 }
 
 Test(store, migrates_an_empty_file)
 {
 	struct store	*s;
-	struct profile	*p = simple_profile("relay", "smtp.example.org");
+	struct profile	*p;
 	struct smtp_settings set;
 	bool		 changed;
 	char		*cause = NULL;
 
+	tu_sqlite_only("an empty file");
+	p = simple_profile("relay", "smtp.example.org");
 	tu_write_file(db, "", 0);
 	s = open_ok(db);
 	put_ok(s, p, true);
@@ -664,7 +720,7 @@ Test(store, reopening_keeps_data_and_does_not_migrate_again)
 	cr_assert_eq(q->revision, 1);
 	cr_assert_eq(audit_count(s), 1, "the trail of the first session");
 	store_close(s);
-	cr_assert_eq(header_u32(db, 60), STORE_SCHEMA_VERSION);
+	cr_assert_eq(schema_version(), STORE_SCHEMA_VERSION);
 	profile_free(p);
 	profile_free(q);
 }
@@ -708,13 +764,31 @@ Test(store, programs_racing_to_create_the_database_all_succeed)
 	cr_assert_eq(count_ok(s), N);
 	cr_assert_eq(audit_count(s), N);
 	store_close(s);
-	cr_assert_eq(header_u32(db, 60), STORE_SCHEMA_VERSION);
+	cr_assert_eq(schema_version(), STORE_SCHEMA_VERSION);
 }
 
-/* The queue tables, indexes included, as sqlite_schema holds them. */
+/*
+ * The queue tables, indexes included, as sqlite_schema holds them; on
+ * PostgreSQL their columns, indexes, constraints and sequences as its
+ * catalogs describe them.
+ */
 static const char queue_schema_sql[] = "SELECT group_concat(sql, ';') FROM "
     "(SELECT sql FROM sqlite_schema WHERE tbl_name LIKE 'queue%' "
     "ORDER BY name)";
+static const char pg_queue_schema_sql[] = "SELECT string_agg(d, ';' "
+    "ORDER BY d) FROM ("
+    "SELECT table_name || '.' || column_name || ' ' || data_type || "
+    "coalesce(' collate ' || collation_name, '') || ' ' || is_nullable || "
+    "' ' || is_identity || coalesce(' default ' || column_default, '') AS d "
+    "FROM information_schema.columns WHERE table_schema = current_schema() "
+    "AND table_name LIKE 'queue%' "
+    "UNION ALL SELECT indexdef FROM pg_indexes WHERE schemaname = "
+    "current_schema() AND tablename LIKE 'queue%' "
+    "UNION ALL SELECT conrelid::regclass || ' ' || "
+    "pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid::regclass"
+    "::text LIKE 'queue%' "
+    "UNION ALL SELECT 'sequence ' || sequencename FROM pg_sequences WHERE "
+    "schemaname = current_schema() AND sequencename LIKE 'queue%') AS s";
 
 Test(store, migrates_a_version_1_database_keeping_its_profiles)
 {
@@ -727,21 +801,28 @@ Test(store, migrates_a_version_1_database_keeping_its_profiles)
 
 	put_ok(s, p, true);
 	store_close(s);
-	want = sql_text(queue_schema_sql);
-	cr_assert(strstr(want, "CREATE TABLE queue_data") != NULL, "%s", want);
+	want = sql_text(by_backend(queue_schema_sql, pg_queue_schema_sql));
+	cr_assert(strstr(want, by_backend("CREATE TABLE queue_data",
+	    "queue_data.data bytea")) != NULL, "%s", want);
 
 	/*
 	 * Back to what version 1 wrote: the 0 -> 1 step made profiles,
 	 * settings and audit and nothing else, and it is never edited.
 	 */
-	sql_exec("DROP TABLE queue_data; DROP TABLE queue_rcpt; "
-	    "DROP TABLE queue; PRAGMA user_version = 1;");
-	cr_assert_eq(header_u32(db, 60), 1);
-	cr_assert_eq(sql_int("SELECT count(*) FROM sqlite_schema WHERE "
-	    "tbl_name LIKE 'queue%'"), 0, "no queue in version 1");
+	sql_exec(by_backend("DROP TABLE queue_data; DROP TABLE queue_rcpt; "
+	    "DROP TABLE queue; PRAGMA user_version = 1;",
+	    "DROP TABLE queue_data; DROP TABLE queue_rcpt; DROP TABLE queue; "
+	    "DROP SEQUENCE queue_claim; UPDATE gwsmtp_meta SET value = '1' "
+	    "WHERE key = 'schema_version'"));
+	cr_assert_eq(schema_version(), 1);
+	cr_assert_eq(sql_int(by_backend("SELECT count(*) FROM sqlite_schema "
+	    "WHERE tbl_name LIKE 'queue%'", "SELECT count(*) FROM pg_class "
+	    "WHERE relnamespace = current_schema()::regnamespace AND relname "
+	    "LIKE 'queue%'")), 0, "no queue in version 1");
 
 	s = open_ok(db);
-	cr_assert_eq(sql_int("PRAGMA user_version"), 2, "migrated on open");
+	cr_assert_eq(sql_int(by_backend("PRAGMA user_version",
+	    pg_version_sql)), 2, "migrated on open");
 	q = get_ok(s, "kept");
 	cr_assert_eq(profile_diff(p, q, changed), 0, "the profile is intact");
 	cr_assert_eq(q->revision, 1);
@@ -751,10 +832,10 @@ Test(store, migrates_a_version_1_database_keeping_its_profiles)
 	cr_assert_eq(n, 0);
 	store_qmsg_free_array(v, n);
 	store_close(s);
-	cr_assert_eq(header_u32(db, 60), 2);
+	cr_assert_eq(schema_version(), 2);
 
-	got = sql_text(queue_schema_sql);
-	cr_assert_str_eq(got, want, "the same queue schema as a new file");
+	got = sql_text(by_backend(queue_schema_sql, pg_queue_schema_sql));
+	cr_assert_str_eq(got, want, "the same queue schema as a new database");
 	free(want);
 	free(got);
 	profile_free(p);
@@ -1215,10 +1296,14 @@ Test(store, a_held_write_lock_gives_busy_after_the_timeout)
 static void
 change_password(const char *replacement)
 {
-	struct store	*s = open_ok(db), *reader = open_ok(db);
-	struct profile	*p = simple_profile("secret", "smtp.example.org");
-	struct profile	*other = simple_profile("other", "smtp.example.org");
+	struct store	*s, *reader;
+	struct profile	*p, *other;
 
+	tu_sqlite_only("secure_delete: the bytes of the file and its -wal");
+	s = open_ok(db);
+	reader = open_ok(db);
+	p = simple_profile("secret", "smtp.example.org");
+	other = simple_profile("other", "smtp.example.org");
 	p->auth = PROFILE_AUTH_LOGIN;
 	p->username = xstrdup("user");
 	p->password = xstrdup(SENTINEL);
@@ -1259,11 +1344,15 @@ Test(store, a_removed_password_leaves_no_copy_on_disk)
 
 Test(store, a_deleted_profile_leaves_no_password_on_disk)
 {
-	struct store	*s = open_ok(db), *reader = open_ok(db);
-	struct profile	*p = simple_profile("secret", "smtp.example.org");
-	struct profile	*other = simple_profile("other", "smtp.example.org");
+	struct store	*s, *reader;
+	struct profile	*p, *other;
 	char		*cause = NULL;
 
+	tu_sqlite_only("secure_delete: the bytes of the file and its -wal");
+	s = open_ok(db);
+	reader = open_ok(db);
+	p = simple_profile("secret", "smtp.example.org");
+	other = simple_profile("other", "smtp.example.org");
 	p->auth = PROFILE_AUTH_PLAIN;
 	p->username = xstrdup("user");
 	p->password = xstrdup(SENTINEL);

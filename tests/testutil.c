@@ -424,6 +424,28 @@ tu_db(const char *dir, const char *file)
 }
 
 void
+tu_db_set_version(const char *db, unsigned long version)
+{
+	unsigned char be[4] = { version >> 24 & 0xff, version >> 16 & 0xff,
+	    version >> 8 & 0xff, version & 0xff };
+	char *sql;
+	FILE *f;
+
+	if (tu_pg()) {
+		sql = xasprintf("UPDATE gwsmtp_meta SET value = '%lu' WHERE "
+		    "key = 'schema_version'", version);
+		free(tu_psql(db, sql));
+		free(sql);
+		return;
+	}
+	/* user_version lives at byte 60 of the SQLite header. */
+	f = fopen(db, "r+b");
+	cr_assert_not_null(f, "%s: %s", db, strerror(errno));
+	cr_assert(fseek(f, 60, SEEK_SET) == 0 && fwrite(be, 1, 4, f) == 4 &&
+	    fclose(f) == 0, "%s: %s", db, strerror(errno));
+}
+
+void
 tu_run_free(struct tu_run *r)
 {
 	free(r->out);

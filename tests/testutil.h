@@ -91,6 +91,11 @@ void	 tu_sqlite_only(const char *why);
  * headers or a last newline (caller frees); the test fails if psql does.
  */
 char	*tu_psql(const char *db, const char *sql);
+/*
+ * Writes version as the schema version of db, a closed tu_db() database
+ * that gwsmtp made: SQLite's user_version, PostgreSQL's gwsmtp_meta row.
+ */
+void	 tu_db_set_version(const char *db, unsigned long version);
 
 /* CLOCK_MONOTONIC in milliseconds. */
 long long tu_now_ms(void);
