@@ -120,6 +120,12 @@ static const struct key_info keys[PROFILE_KEY_COUNT] = {
 
 #undef F
 
+/* The columns whose name is not the key's (profile_key_column()). */
+static const char *const columns[PROFILE_KEY_COUNT] = {
+	[PROFILE_KEY_FROM] = "from_addr",
+	[PROFILE_KEY_TO] = "to_addr",
+};
+
 static char **
 str_field(struct profile *p, enum profile_key key)
 {
@@ -191,6 +197,12 @@ const char *
 profile_key_help(enum profile_key key)
 {
 	return keys[key].help;
+}
+
+const char *
+profile_key_column(enum profile_key key)
+{
+	return columns[key] != NULL ? columns[key] : keys[key].name;
 }
 
 const char *
@@ -894,6 +906,58 @@ profile_has(const struct profile *p, enum profile_key key)
 		break;
 	}
 	return true;
+}
+
+const char *
+profile_field_string(const struct profile *p, enum profile_key key)
+{
+	if (keys[key].type != PROFILE_TYPE_STRING)
+		return NULL;
+	return *str_field_c(p, key);
+}
+
+void
+profile_field_set_string(struct profile *p, enum profile_key key,
+    const char *value)
+{
+	if (keys[key].type != PROFILE_TYPE_STRING)
+		return;
+	free_secret(*str_field(p, key));
+	*str_field(p, key) = value != NULL && *value != '\0' ?
+	    xstrdup(value) : NULL;
+}
+
+int
+profile_field_int(const struct profile *p, enum profile_key key)
+{
+	switch (keys[key].type) {
+	case PROFILE_TYPE_BOOL:
+		return bool_field_c(p, key);
+	case PROFILE_TYPE_INT:
+		return int_field_c(p, key);
+	case PROFILE_TYPE_STRING:
+	case PROFILE_TYPE_ENUM:
+	case PROFILE_TYPE_LIST:
+		break;
+	}
+	return 0;
+}
+
+void
+profile_field_set_int(struct profile *p, enum profile_key key, int value)
+{
+	switch (keys[key].type) {
+	case PROFILE_TYPE_BOOL:
+		*bool_field(p, key) = value != 0;
+		break;
+	case PROFILE_TYPE_INT:
+		*int_field(p, key) = value;
+		break;
+	case PROFILE_TYPE_STRING:
+	case PROFILE_TYPE_ENUM:
+	case PROFILE_TYPE_LIST:
+		break;
+	}
 }
 
 void

@@ -4,7 +4,9 @@
  *
  * Every front end (gwadmin set, import codecs, the menu) goes through this
  * module, so a value is accepted or refused with the same words everywhere.
- * It knows nothing of storage, files or terminals.
+ * It knows nothing of files or terminals, and of storage only the name of
+ * the column a database keeps each key in, so that every store backend
+ * takes its columns from the one key table.
  */
 #ifndef GWSMTP_CORE_PROFILE_H
 #define GWSMTP_CORE_PROFILE_H
@@ -125,6 +127,11 @@ enum profile_key_type	 profile_key_type(enum profile_key key);
 bool			 profile_key_secret(enum profile_key key);
 /* One line for help texts: type and range, e.g. "1-65535". */
 const char		*profile_key_help(enum profile_key key);
+/*
+ * The key's column in a database table: its name, but from_addr and
+ * to_addr for from and to, which are SQL keywords.
+ */
+const char		*profile_key_column(enum profile_key key);
 
 const char	*profile_tls_name(enum profile_tls tls);
 const char	*profile_auth_name(enum profile_auth auth);
@@ -157,6 +164,25 @@ int	 profile_set_list(struct profile *p, enum profile_key key,
 char	*profile_get(const struct profile *p, enum profile_key key);
 /* True if the key holds something other than unset (for export). */
 bool	 profile_has(const struct profile *p, enum profile_key key);
+
+/*
+ * A key's field as the struct holds it, for a store that keeps strings,
+ * booleans and integers in columns of their own; enums and the host list
+ * go through profile_get() and profile_set().  The string functions take
+ * string keys, the int ones boolean (0 or 1) and integer keys; other keys
+ * read as NULL or 0 and are not written.  Nothing is checked: a value read
+ * back from a database is profile_validate()'s to judge, like any other.
+ */
+/* NULL when unset; borrowed from p. */
+const char	*profile_field_string(const struct profile *p,
+		     enum profile_key key);
+/* Copies value; NULL or "" unsets.  The old value is wiped. */
+void		 profile_field_set_string(struct profile *p,
+		     enum profile_key key, const char *value);
+int		 profile_field_int(const struct profile *p,
+		     enum profile_key key);
+void		 profile_field_set_int(struct profile *p, enum profile_key key,
+		     int value);
 
 /*
  * Call after changing tls when the port was not given in the same change:

@@ -8,76 +8,32 @@
  * A profile's columns follow core/profile.h's keys.
  *
  * It does not validate profiles (callers pass what core/profile.h
- * accepted); it refuses, with a message, a value in the database that
- * core/profile.h would not take.  Transactions and SQLite's errors are
+ * accepted); it refuses, with a message, a stored enum or host list that
+ * profile_set() would not take.  Transactions and SQLite's errors are
  * store/sqlite_db.c's.
  */
 #include "store/sqlite_int.h"
 
 #include <stdarg.h>
-#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/xmalloc.h"
 
-#define nitems(a)	(sizeof (a) / sizeof (a)[0])
-
 /*
- * How each profile key maps to its column.  Strings, booleans and integers
- * are read and written in the struct directly; enums and the host list go
- * through their text forms (profile_get() and profile_set()), which is what
- * the column holds.
+ * A profile's columns are its keys, in key order, named by
+ * profile_key_column().  Strings, booleans and integers are read and
+ * written in the struct directly (profile_field_*()); enums and the host
+ * list go through their text forms (profile_get() and profile_set()),
+ * which is what the column holds, "" (unset) stored as NULL.
  */
-enum column_kind {
-	COL_STRING,	/* char *, NULL when unset */
-	COL_BOOL,	/* bool, 0 or 1 */
-	COL_INT,	/* int */
-	COL_TEXT	/* text form; "" (unset) stored as NULL */
-};
+static bool
+column_is_text(enum profile_key k)
+{
+	enum profile_key_type	t = profile_key_type(k);
 
-static const struct column {
-	const char		*name;
-	enum column_kind	 kind;
-	size_t			 off;
-} columns[] = {
-#define S(k, n, f)	[k] = { n, COL_STRING, offsetof(struct profile, f) }
-#define B(k, n, f)	[k] = { n, COL_BOOL, offsetof(struct profile, f) }
-#define I(k, n, f)	[k] = { n, COL_INT, offsetof(struct profile, f) }
-#define T(k, n)		[k] = { n, COL_TEXT, 0 }
-	S(PROFILE_KEY_NAME, "name", name),
-	B(PROFILE_KEY_ACTIVE, "active", active),
-	S(PROFILE_KEY_HOST, "host", host),
-	I(PROFILE_KEY_PORT, "port", port),
-	T(PROFILE_KEY_ALT_HOSTS, "alt_hosts"),
-	T(PROFILE_KEY_TLS, "tls"),
-	T(PROFILE_KEY_STARTTLS, "starttls"),
-	B(PROFILE_KEY_VERIFY, "verify", verify),
-	S(PROFILE_KEY_CA_FILE, "ca_file", ca_file),
-	S(PROFILE_KEY_FINGERPRINT, "fingerprint", fingerprint),
-	T(PROFILE_KEY_TLS_MIN, "tls_min"),
-	T(PROFILE_KEY_AUTH, "auth"),
-	S(PROFILE_KEY_USERNAME, "username", username),
-	S(PROFILE_KEY_PASSWORD, "password", password),
-	S(PROFILE_KEY_TRACE, "trace", trace),
-	B(PROFILE_KEY_ALLOW_PLAIN_AUTH_WITHOUT_TLS,
-	    "allow_plain_auth_without_tls", allow_plain_auth_without_tls),
-	S(PROFILE_KEY_FROM, "from_addr", from),
-	S(PROFILE_KEY_TO, "to_addr", to),
-	S(PROFILE_KEY_HELO, "helo", helo),
-	I(PROFILE_KEY_TIMEOUT, "timeout", timeout),
-	I(PROFILE_KEY_RETRIES, "retries", retries),
-	I(PROFILE_KEY_RETRY_DELAY, "retry_delay", retry_delay),
-	I(PROFILE_KEY_RETRY_MAX, "retry_max", retry_max),
-	I(PROFILE_KEY_MAX_CONNECTIONS, "max_connections", max_connections),
-	S(PROFILE_KEY_COMMENT, "comment", comment),
-#undef S
-#undef B
-#undef I
-#undef T
-};
-_Static_assert(nitems(columns) == PROFILE_KEY_COUNT,
-    "every profile key has a column");
+	return t == PROFILE_TYPE_ENUM || t == PROFILE_TYPE_LIST;
+}
 
 /*
  * Parameters of the insert and update statements: ?1..?N are the columns in
@@ -112,7 +68,7 @@ sql_add(struct sqlbuf *b, const char *fmt, ...)
 	free(part);
 }
 
-/* The cached statements, the profiles' generated from columns[]. */
+/* The cached statements, the profiles' generated from their keys. */
 int
 sqlite_config_prepare(struct sqlite_store *s, char **cause)
 {
@@ -126,15 +82,16 @@ sqlite_config_prepare(struct sqlite_store *s, char **cause)
 	sql_add(&sel, "SELECT ");
 	sql_add(&ins, "INSERT INTO profiles (");
 	sql_add(&upd, "UPDATE profiles SET ");
-	for (k = 0; k < nitems(columns); k++) {
-		sql_add(&sel, "%s, ", columns[k].name);
-		sql_add(&ins, "%s, ", columns[k].name);
+	for (k = 0; k < PROFILE_KEY_COUNT; k++) {
+		sql_add(&sel, "%s, ", profile_key_column(k));
+		sql_add(&ins, "%s, ", profile_key_column(k));
 		if (k != PROFILE_KEY_NAME)
-			sql_add(&upd, "%s = ?%zu, ", columns[k].name, k + 1);
+			sql_add(&upd, "%s = ?%zu, ", profile_key_column(k),
+			    k + 1);
 	}
 	sql_add(&sel, "revision FROM profiles");
 	sql_add(&ins, "revision, created, updated) VALUES (");
-	for (k = 0; k < nitems(columns); k++)
+	for (k = 0; k < PROFILE_KEY_COUNT; k++)
 		sql_add(&ins, "?%zu, ", k + 1);
 	sql_add(&ins, "?%d, ?%d, ?%d)", PARAM_REVISION, PARAM_TIME,
 	    PARAM_TIME);
@@ -174,28 +131,16 @@ sqlite_config_finalize(struct sqlite_store *s)
 	sqlite3_finalize(s->st_generation);
 }
 
-/* Replaces a string field, wiping the old value if it is the password. */
-static void
-set_string(char **field, const char *value, bool secret)
-{
-	if (secret)
-		free_secret(*field);
-	else
-		free(*field);
-	*field = value != NULL && *value != '\0' ? xstrdup(value) : NULL;
-}
-
 /* Builds a profile from a row of st_get or st_list. */
 static int
 profile_from_row(struct sqlite_store *s, sqlite3_stmt *st, struct profile **out,
     char **cause)
 {
-	struct profile		*p;
-	const struct column	*c;
-	const char		*text;
-	char			*why;
-	size_t			 k;
-	int			 pass;
+	struct profile	*p;
+	const char	*text;
+	char		*why;
+	size_t		 k;
+	int		 pass;
 
 	p = profile_new(NULL);
 	/*
@@ -203,25 +148,21 @@ profile_from_row(struct sqlite_store *s, sqlite3_stmt *st, struct profile **out,
 	 * the stored port must win.
 	 */
 	for (pass = 0; pass < 2; pass++) {
-		for (k = 0; k < nitems(columns); k++) {
-			c = &columns[k];
-			if ((c->kind == COL_TEXT) != (pass == 0))
+		for (k = 0; k < PROFILE_KEY_COUNT; k++) {
+			if (column_is_text(k) != (pass == 0))
 				continue;
 			text = (const char *)sqlite3_column_text(st, (int)k);
-			switch (c->kind) {
-			case COL_STRING:
-				set_string((char **)((char *)p + c->off), text,
-				    k == PROFILE_KEY_PASSWORD);
+			switch (profile_key_type(k)) {
+			case PROFILE_TYPE_STRING:
+				profile_field_set_string(p, k, text);
 				break;
-			case COL_BOOL:
-				*(bool *)((char *)p + c->off) =
-				    sqlite3_column_int(st, (int)k) != 0;
+			case PROFILE_TYPE_BOOL:
+			case PROFILE_TYPE_INT:
+				profile_field_set_int(p, k,
+				    sqlite3_column_int(st, (int)k));
 				break;
-			case COL_INT:
-				*(int *)((char *)p + c->off) =
-				    sqlite3_column_int(st, (int)k);
-				break;
-			case COL_TEXT:
+			case PROFILE_TYPE_ENUM:
+			case PROFILE_TYPE_LIST:
 				why = NULL;
 				if (profile_set(p, k, text != NULL ? text : "",
 				    &why) == 0)
@@ -273,33 +214,28 @@ profile_fetch(struct sqlite_store *s, const char *name, struct profile **out,
 static void
 profile_bind(sqlite3_stmt *st, const struct profile *p)
 {
-	const struct column	*c;
-	const char		*str;
-	char			*text;
-	size_t			 k;
-	int			 i;
+	const char	*str;
+	char		*text;
+	size_t		 k;
+	int		 i;
 
-	for (k = 0; k < nitems(columns); k++) {
-		c = &columns[k];
+	for (k = 0; k < PROFILE_KEY_COUNT; k++) {
 		i = (int)k + 1;
-		switch (c->kind) {
-		case COL_STRING:
-			str = *(char *const *)((const char *)p + c->off);
+		switch (profile_key_type(k)) {
+		case PROFILE_TYPE_STRING:
+			str = profile_field_string(p, k);
 			if (str == NULL)
 				sqlite3_bind_null(st, i);
 			else
 				sqlite3_bind_text(st, i, str, -1,
 				    SQLITE_STATIC);
 			break;
-		case COL_BOOL:
-			sqlite3_bind_int(st, i,
-			    *(const bool *)((const char *)p + c->off));
+		case PROFILE_TYPE_BOOL:
+		case PROFILE_TYPE_INT:
+			sqlite3_bind_int(st, i, profile_field_int(p, k));
 			break;
-		case COL_INT:
-			sqlite3_bind_int(st, i,
-			    *(const int *)((const char *)p + c->off));
-			break;
-		case COL_TEXT:
+		case PROFILE_TYPE_ENUM:
+		case PROFILE_TYPE_LIST:
 			text = profile_get(p, k);
 			if (*text == '\0') {
 				free(text);
