@@ -1,13 +1,18 @@
 /*
- * store/store.h: the configuration store, one SQLite file shared by gwadmin
- * (writer) and gwengine (reader).
+ * store/store.h: the configuration store and the outbound queue, shared by
+ * gwadmin (writer) and gwengine: one SQLite file, or a PostgreSQL database
+ * that engines on several hosts share (SPEC sections 4 and 4a).
  *
- * The only interface to the database: nothing outside store/ sees SQL.  It
- * holds profiles, the global SMTP settings and the audit trail; it enforces
- * the file rules of SPEC section 4 (0600 files, 0700 directory, WAL,
- * synchronous=FULL, secure_delete, BEGIN IMMEDIATE, user_version
- * migrations).  It does not validate profiles: callers pass only profiles
- * that core/profile.h accepted.
+ * The only interface to the database, whichever it is: nothing outside
+ * store/ sees SQL.  store_open() picks the backend by its argument (a
+ * postgresql:// or postgres:// URI is PostgreSQL, anything else a SQLite
+ * path; a URI is refused with STORE_BADFILE by a build without
+ * PostgreSQL), and every call below keeps the same contract on both.  It
+ * holds profiles, the global SMTP settings, the audit trail and the queue;
+ * on SQLite it enforces the file rules of SPEC section 4 (0600 files, 0700
+ * directory, WAL, synchronous=FULL, secure_delete, BEGIN IMMEDIATE,
+ * user_version migrations).  It does not validate profiles: callers pass
+ * only profiles that core/profile.h accepted.
  */
 #ifndef GWSMTP_STORE_STORE_H
 #define GWSMTP_STORE_STORE_H
