@@ -168,6 +168,9 @@ struct store_qmsg {
 	char			*data;		/* DATA form (message_smtp_data);
 						   only from store_queue_claim */
 	size_t			 datalen;
+	long long		 claim;		/* the claim's token, set by
+						   store_queue_claim (0 where
+						   the backend has none) */
 };
 
 /* Frees what m owns and zeroes it; NULL is a no-op. */

@@ -1,0 +1,200 @@
+/*
+ * store/store_row.c: rows to profiles and audit keys, the same for every
+ * backend (store/store_row.h).  No SQL and no database library here.
+ */
+#include "store/store_row.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/xmalloc.h"
+#include "store/backend.h"
+
+int
+store_profile_from_text(const char *db,
+    const char *const values[PROFILE_KEY_COUNT], long long revision,
+    struct profile **out, char **cause)
+{
+	struct profile	*p;
+	char		*why = NULL;
+	size_t		 k;
+
+	/*
+	 * profile_set() of tls does not move the port (profile_tls_changed()
+	 * would), so key order is fine: the stored port stands.
+	 */
+	p = profile_new(NULL);
+	for (k = 0; k < PROFILE_KEY_COUNT; k++) {
+		if (profile_set(p, (enum profile_key)k, values[k] != NULL ?
+		    values[k] : "", &why) != 0) {
+			store_set_cause(cause, "%s: profile '%s' has an "
+			    "invalid %s in the database (%s); set it again "
+			    "with gwadmin set", db, values[PROFILE_KEY_NAME] !=
+			    NULL ? values[PROFILE_KEY_NAME] : "",
+			    profile_key_name((enum profile_key)k), why);
+			free(why);
+			profile_free(p);
+			return STORE_ERROR;
+		}
+	}
+	p->revision = revision;
+	*out = p;
+	return STORE_OK;
+}
+
+int
+store_profile_check_revision(const struct profile *p,
+    const struct profile *old, char **cause)
+{
+	long long	rev = old != NULL ? old->revision : 0;
+
+	if (p->revision == rev)
+		return STORE_OK;
+	if (old == NULL)
+		store_set_cause(cause, "profile '%s' was deleted by another "
+		    "program since it was read", p->name);
+	else if (p->revision == 0)
+		store_set_cause(cause, "profile '%s' was created by another "
+		    "program meanwhile (revision %lld); read it before changing "
+		    "it", p->name, rev);
+	else
+		store_set_cause(cause, "profile '%s' was changed by another "
+		    "program since it was read (revision %lld, now %lld)",
+		    p->name, p->revision, rev);
+	return STORE_STALE;
+}
+
+size_t
+store_profile_changes(const struct profile *p, const struct profile *old,
+    bool diff[PROFILE_KEY_COUNT])
+{
+	size_t	k, n = 0;
+
+	if (old != NULL)
+		return profile_diff(old, p, diff);
+	for (k = 0; k < PROFILE_KEY_COUNT; k++)
+		n += diff[k] = profile_has(p, (enum profile_key)k);
+	return n;
+}
+
+/* Comma-joined names of the marked keys. */
+static char *
+join(const bool *marked, size_t n, const char *(*name)(size_t))
+{
+	char	*out;
+	size_t	 len = 0, k;
+
+	for (k = 0; k < n; k++)
+		len += marked[k] ? strlen(name(k)) + 1 : 0;
+	out = xcalloc(1, len + 1);
+	for (k = 0; k < n; k++) {
+		if (!marked[k])
+			continue;
+		if (*out != '\0')
+			strcat(out, ",");
+		strcat(out, name(k));
+	}
+	return out;
+}
+
+static const char *
+profile_name_of(size_t k)
+{
+	return profile_key_name((enum profile_key)k);
+}
+
+static const char *
+settings_name_of(size_t k)
+{
+	return settings_key_name((enum settings_key)k);
+}
+
+char *
+store_profile_keys(const bool marked[PROFILE_KEY_COUNT])
+{
+	return join(marked, PROFILE_KEY_COUNT, profile_name_of);
+}
+
+char *
+store_settings_keys(const bool marked[SETTINGS_KEY_COUNT])
+{
+	return join(marked, SETTINGS_KEY_COUNT, settings_name_of);
+}
+
+int
+store_qmsg_check_add(const char *db, const struct store_qmsg *m,
+    char **cause)
+{
+	size_t	i;
+
+	if (m->message_id == NULL || m->profile == NULL || m->sender == NULL ||
+	    m->data == NULL) {
+		store_set_cause(cause, "%s: a message without %s cannot be "
+		    "queued", db, m->message_id == NULL ? "a Message-ID" :
+		    m->profile == NULL ? "a profile" :
+		    m->sender == NULL ? "a sender" : "data");
+		return STORE_ERROR;
+	}
+	if (m->nrcpt == 0 || m->rcpt == NULL) {
+		store_set_cause(cause, "%s: message %s has no recipient; "
+		    "nothing to queue", db, m->message_id);
+		return STORE_ERROR;
+	}
+	for (i = 0; i < m->nrcpt; i++) {
+		if (m->rcpt[i].addr == NULL) {
+			store_set_cause(cause, "%s: recipient %zu of message %s "
+			    "has no address", db, i + 1, m->message_id);
+			return STORE_ERROR;
+		}
+	}
+	return STORE_OK;
+}
+
+/*
+ * Whether a state names one: the enums come from callers, and a word that
+ * parses back is what the next read will accept.
+ */
+static bool
+state_valid(enum queue_state st)
+{
+	enum queue_state	back;
+
+	return queue_state_parse(queue_state_name(st), &back) == 0 &&
+	    back == st;
+}
+
+static bool
+rcpt_state_valid(enum queue_rcpt_state st)
+{
+	enum queue_rcpt_state	back;
+
+	return queue_rcpt_state_parse(queue_rcpt_state_name(st), &back) == 0 &&
+	    back == st;
+}
+
+int
+store_qmsg_check_record(const char *db, const struct store_qmsg *m,
+    const char *owner, char **cause)
+{
+	size_t	i;
+
+	if (owner == NULL) {
+		store_set_cause(cause, "%s: recording message %lld needs its "
+		    "owner", db, m->id);
+		return STORE_ERROR;
+	}
+	/* A sending row without a lease would never be due again. */
+	if (!state_valid(m->state) || m->state == QUEUE_SENDING) {
+		store_set_cause(cause, "%s: message %lld cannot be recorded as "
+		    "%s", db, m->id, queue_state_name(m->state));
+		return STORE_ERROR;
+	}
+	for (i = 0; i < m->nrcpt; i++) {
+		if (!rcpt_state_valid(m->rcpt[i].state)) {
+			store_set_cause(cause, "%s: recipient %zu of message "
+			    "%lld has no valid state", db, i + 1, m->id);
+			return STORE_ERROR;
+		}
+	}
+	return STORE_OK;
+}

@@ -1,0 +1,58 @@
+/*
+ * store/store_row.h: what every backend does with its rows that is not
+ * SQL, so that it is done once: a profile from its columns' text, and the
+ * audit trail's list of changed keys.  Private to store/.
+ */
+#ifndef GWSMTP_STORE_STORE_ROW_H
+#define GWSMTP_STORE_STORE_ROW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/profile.h"
+#include "store/store.h"
+
+/*
+ * Builds a profile from the text of each column, values[k] for key k
+ * (NULL for SQL NULL: unset), as profile_set() reads them (booleans as
+ * true/false or 1/0).  db names the database in messages.  STORE_OK with
+ * *out, or STORE_ERROR with *cause naming the profile and the key whose
+ * value no longer passes (the database was changed by hand).
+ */
+int		 store_profile_from_text(const char *db,
+		     const char *const values[PROFILE_KEY_COUNT],
+		     long long revision, struct profile **out, char **cause);
+
+/*
+ * store_profile_put()'s revision rule: STORE_OK when p->revision is the
+ * stored one (old's, 0 when old is NULL, the profile is new), else
+ * STORE_STALE with *cause saying who changed what.
+ */
+int		 store_profile_check_revision(const struct profile *p,
+		     const struct profile *old, char **cause);
+/*
+ * What writing p over old (NULL: a create) changes, for the audit row:
+ * for a create the keys that hold a value (what the new profile carries,
+ * never the values), for an update the keys profile_diff() reports.
+ * Returns how many; 0 means an update that writes nothing.
+ */
+size_t		 store_profile_changes(const struct profile *p,
+		     const struct profile *old, bool diff[PROFILE_KEY_COUNT]);
+
+/* The audit row's keys: comma-joined names of the marked keys.  Caller frees. */
+char		*store_profile_keys(const bool marked[PROFILE_KEY_COUNT]);
+char		*store_settings_keys(const bool marked[SETTINGS_KEY_COUNT]);
+
+/*
+ * What a queued message must hold before a backend writes it: for
+ * store_queue_add() (message_id, profile, sender, data, recipients with
+ * addresses) and for store_queue_record() (an owner, a state other than
+ * sending, valid recipient states).  STORE_OK, or STORE_ERROR with *cause.
+ */
+int		 store_qmsg_check_add(const char *db,
+		     const struct store_qmsg *m, char **cause);
+int		 store_qmsg_check_record(const char *db,
+		     const struct store_qmsg *m, const char *owner,
+		     char **cause);
+
+#endif
