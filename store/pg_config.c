@@ -295,7 +295,7 @@ pg_profile_put(struct store *base, struct profile *p, bool *changed,
 	struct pg_store	*s = pg_of(base);
 	struct profile	*old = NULL;
 	bool		 diff[PROFILE_KEY_COUNT], own, wrote = false;
-	long long	 rev;
+	long long	 rev = 0;
 	char		*keys;
 	int		 status;
 
