@@ -143,21 +143,27 @@ _Static_assert(nitems(migrations) == STORE_SCHEMA_VERSION,
 
 /* Errors. */
 
-/* A message on one line, without libpq's trailing newline.  Caller frees. */
+/*
+ * A message on one line: libpq's newlines and tabs, and the runs of spaces
+ * they leave, become one space.  Caller frees.
+ */
 static char *
 one_line(const char *msg)
 {
-	char	*out, *p;
-	size_t	 len;
+	char	*out, *o;
 
-	out = xstrdup(msg != NULL ? msg : "unknown error");
-	for (p = out; *p != '\0'; p++) {
-		if (*p == '\n' || *p == '\t')
-			*p = ' ';
+	if (msg == NULL)
+		msg = "unknown error";
+	o = out = xmalloc(strlen(msg) + 1);
+	for (; *msg != '\0'; msg++) {
+		if (*msg != '\n' && *msg != '\t' && *msg != ' ')
+			*o++ = *msg;
+		else if (o > out && o[-1] != ' ')
+			*o++ = ' ';
 	}
-	len = strlen(out);
-	while (len > 0 && out[len - 1] == ' ')
-		out[--len] = '\0';
+	while (o > out && o[-1] == ' ')
+		o--;
+	*o = '\0';
 	return out;
 }
 
