@@ -1266,6 +1266,16 @@ Test(store, a_held_write_lock_gives_busy_after_the_timeout)
 
 	put_three(a);
 	cr_assert_eq(store_begin(a, &cause), STORE_OK);
+	/*
+	 * SQLite takes the write lock at BEGIN (IMMEDIATE); PostgreSQL's
+	 * backend at the transaction's first change to the configuration.
+	 */
+	if (tu_pg()) {
+		struct profile *first = simple_profile("first", "a.example.org");
+
+		put_ok(a, first, true);
+		profile_free(first);
+	}
 	t0 = now_seconds();
 	rc = store_profile_put(b, p, NULL, &cause);
 	waited = now_seconds() - t0;
@@ -2084,12 +2094,17 @@ alive_calls_free(struct alive_calls *c)
 
 Test(queue, recover_releases_only_dead_owners)
 {
-	struct store		*s = open_ok(db), *writer = open_ok(db);
+	struct store		*s, *writer;
 	struct alive_calls	 calls = { .n = 0 };
 	size_t			 n = 9;
 	char			*cause = NULL;
 	long long		 a1, a2, b1, q;
 
+	tu_sqlite_only("an owner's process checked on this host; on "
+	    "PostgreSQL engines share the queue across hosts and a lease ends "
+	    "instead (recover_on_postgresql_leaves_it_to_the_lease)");
+	s = open_ok(db);
+	writer = open_ok(db);
 	a1 = enqueue(s, "relay", 100);
 	a2 = enqueue(s, "relay", 100);
 	b1 = enqueue(s, "relay", 100);
@@ -2129,6 +2144,35 @@ Test(queue, recover_releases_only_dead_owners)
 	alive_calls_free(&calls);
 	store_close(s);
 	store_close(writer);
+}
+
+/*
+ * On PostgreSQL engines on other hosts share the queue, and no process
+ * can tell whether one there still runs: recover asks nobody and frees
+ * nothing, and a dead owner's claim is taken once its lease ends.
+ */
+Test(queue, recover_on_postgresql_leaves_it_to_the_lease)
+{
+	struct store		*s;
+	struct alive_calls	 calls = { .n = 0 };
+	size_t			 n = 9;
+	char			*cause = NULL;
+	long long		 a1;
+
+	if (!tu_pg())
+		cr_skip_test("PostgreSQL only: SQLite frees a dead owner's claims");
+	s = open_ok(db);
+	a1 = enqueue(s, "relay", 100);
+	claim_ids(s, "relay", "engine-a", 100, 1000, 1, (long long[]){ a1 }, 1);
+	cr_assert_eq(store_queue_recover(s, only_engine_b_runs, &calls, &n,
+	    &cause), STORE_OK, "%s", cause ? cause : "");
+	cr_assert_eq(n, 0, "nothing freed");
+	cr_assert_eq(calls.n, 0, "nobody asked");
+	cr_assert_eq(state_of(s, a1), QUEUE_SENDING);
+	claim_ids(s, "relay", "engine-c", 999, 2000, 5, NULL, 0);
+	claim_ids(s, "relay", "engine-c", 1000, 2000, 5, (long long[]){ a1 },
+	    1);
+	store_close(s);
 }
 
 Test(queue, renew_extends_the_lease)
