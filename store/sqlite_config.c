@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "core/xmalloc.h"
+#include "store/store_row.h"
 
 /*
  * A profile's columns are its keys, in key order, named by
@@ -247,32 +248,6 @@ profile_bind(sqlite3_stmt *st, const struct profile *p)
 	}
 }
 
-/* Comma-joined names of the marked keys.  Caller frees. */
-static char *
-join_keys(const bool *marked, size_t n, const char *(*name)(int))
-{
-	struct sqlbuf	b = { xstrdup(""), 0 };
-	size_t		k;
-
-	for (k = 0; k < n; k++) {
-		if (marked[k])
-			sql_add(&b, "%s%s", b.len ? "," : "", name((int)k));
-	}
-	return b.s;
-}
-
-static const char *
-profile_key_name_int(int k)
-{
-	return profile_key_name((enum profile_key)k);
-}
-
-static const char *
-settings_key_name_int(int k)
-{
-	return settings_key_name((enum settings_key)k);
-}
-
 static int
 audit_add(struct sqlite_store *s, const char *action, const char *profile,
     const char *keys, char **cause)
@@ -350,11 +325,7 @@ sqlite_profile_count(struct store *base, size_t *n, char **cause)
 	return status;
 }
 
-/*
- * Audit keys: for an update, the keys profile_diff() reports; for a create,
- * the keys profile_has() says hold a value (so a create row shows what the
- * new profile carries, never the values themselves).
- */
+/* The revision rule and the audit row's keys are store/store_row.c's. */
 int
 sqlite_profile_put(struct store *base, struct profile *p, bool *changed,
     char **cause)
@@ -365,7 +336,6 @@ sqlite_profile_put(struct store *base, struct profile *p, bool *changed,
 	sqlite3_stmt		*st;
 	long long		 rev = 0;
 	char			*keys;
-	size_t			 k;
 	int			 status;
 
 	if (changed != NULL)
@@ -384,31 +354,11 @@ sqlite_profile_put(struct store *base, struct profile *p, bool *changed,
 	if (status != STORE_OK)
 		goto out;
 	rev = old != NULL ? old->revision : 0;
-	if (p->revision != rev) {
-		if (old == NULL)
-			store_set_cause(cause, "profile '%s' was deleted by "
-			    "another program since it was read", p->name);
-		else if (p->revision == 0)
-			store_set_cause(cause, "profile '%s' was created by "
-			    "another program meanwhile (revision %lld); read "
-			    "it before changing it", p->name, rev);
-		else
-			store_set_cause(cause, "profile '%s' was changed by "
-			    "another program since it was read (revision %lld, "
-			    "now %lld)", p->name, p->revision, rev);
-		status = STORE_STALE;
+	if ((status = store_profile_check_revision(p, old, cause)) != 0)
 		goto out;
-	}
-
-	if (old == NULL) {
-		for (k = 0; k < PROFILE_KEY_COUNT; k++)
-			diff[k] = profile_has(p, (enum profile_key)k);
-		st = s->st_insert;
-	} else {
-		if (profile_diff(old, p, diff) == 0)
-			goto out;
-		st = s->st_update;
-	}
+	if (store_profile_changes(p, old, diff) == 0)
+		goto out;
+	st = old == NULL ? s->st_insert : s->st_update;
 	profile_bind(st, p);
 	sqlite3_bind_int64(st, PARAM_REVISION, rev + 1);
 	sqlite3_bind_int64(st, PARAM_TIME, (sqlite3_int64)time(NULL));
@@ -416,7 +366,7 @@ sqlite_profile_put(struct store *base, struct profile *p, bool *changed,
 	if (status != STORE_OK)
 		goto out;
 
-	keys = join_keys(diff, PROFILE_KEY_COUNT, profile_key_name_int);
+	keys = store_profile_keys(diff);
 	status = audit_add(s, old == NULL ? "create" : "update", p->name, keys,
 	    cause);
 	free(keys);
@@ -582,7 +532,7 @@ sqlite_settings_put(struct store *base, const struct smtp_settings *in,
 		if (status != STORE_OK)
 			goto out;
 	}
-	keys = join_keys(diff, SETTINGS_KEY_COUNT, settings_key_name_int);
+	keys = store_settings_keys(diff);
 	status = audit_add(s, "settings", NULL, keys, cause);
 	free(keys);
 

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "core/xmalloc.h"
+#include "store/store_row.h"
 
 #define nitems(a)	(sizeof (a) / sizeof (a)[0])
 
@@ -201,28 +202,6 @@ column_strdup(sqlite3_stmt *st, int i)
 	return text != NULL ? xstrdup(text) : NULL;
 }
 
-/*
- * Whether st names a state: the enums come from callers, and a word that
- * parses back is what the next read will accept.
- */
-static bool
-state_valid(enum queue_state st)
-{
-	enum queue_state	back;
-
-	return queue_state_parse(queue_state_name(st), &back) == 0 &&
-	    back == st;
-}
-
-static bool
-rcpt_state_valid(enum queue_rcpt_state st)
-{
-	enum queue_rcpt_state	back;
-
-	return queue_rcpt_state_parse(queue_rcpt_state_name(st), &back) == 0 &&
-	    back == st;
-}
-
 /* Fills m, which owns nothing, from a row of Q_COLUMNS. */
 static int
 qmsg_from_row(struct sqlite_store *s, sqlite3_stmt *st, struct store_qmsg *m,
@@ -336,26 +315,8 @@ sqlite_queue_add(struct store *base, struct store_qmsg *m, char **cause)
 	size_t			 i;
 	int			 rc, status;
 
-	if (m->message_id == NULL || m->profile == NULL || m->sender == NULL ||
-	    m->data == NULL) {
-		store_set_cause(cause, "%s: a message without %s cannot be "
-		    "queued", s->path, m->message_id == NULL ? "a Message-ID" :
-		    m->profile == NULL ? "a profile" : m->sender == NULL ?
-		    "a sender" : "data");
-		return STORE_ERROR;
-	}
-	if (m->nrcpt == 0 || m->rcpt == NULL) {
-		store_set_cause(cause, "%s: message %s has no recipient; "
-		    "nothing to queue", s->path, m->message_id);
-		return STORE_ERROR;
-	}
-	for (i = 0; i < m->nrcpt; i++) {
-		if (m->rcpt[i].addr == NULL) {
-			store_set_cause(cause, "%s: recipient %zu of message "
-			    "%s has no address", s->path, i + 1, m->message_id);
-			return STORE_ERROR;
-		}
-	}
+	if ((status = store_qmsg_check_add(s->path, m, cause)) != STORE_OK)
+		return status;
 	if ((status = tx_enter(s, &own, cause)) != STORE_OK)
 		return status;
 
@@ -641,24 +602,9 @@ sqlite_queue_record(struct store *base, const struct store_qmsg *m,
 	size_t				 i;
 	int				 status;
 
-	if (owner == NULL) {
-		store_set_cause(cause, "%s: recording message %lld needs its "
-		    "owner", s->path, m->id);
-		return STORE_ERROR;
-	}
-	/* A sending row without a lease would never be due again. */
-	if (!state_valid(m->state) || m->state == QUEUE_SENDING) {
-		store_set_cause(cause, "%s: message %lld cannot be recorded as "
-		    "%s", s->path, m->id, queue_state_name(m->state));
-		return STORE_ERROR;
-	}
-	for (i = 0; i < m->nrcpt; i++) {
-		if (!rcpt_state_valid(m->rcpt[i].state)) {
-			store_set_cause(cause, "%s: recipient %zu of message "
-			    "%lld has no valid state", s->path, i + 1, m->id);
-			return STORE_ERROR;
-		}
-	}
+	status = store_qmsg_check_record(s->path, m, owner, cause);
+	if (status != STORE_OK)
+		return status;
 	if ((status = tx_enter(s, &own, cause)) != STORE_OK)
 		return status;
 
