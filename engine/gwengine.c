@@ -51,7 +51,7 @@ static const char usage_text[] =
 "                     standard input unless --message gives a whole one\n"
 "  submit (the options of send)\n"
 "                     put the message in the queue; print its queue id\n"
-"  run [--once] [--syslog]\n"
+"  run [--once] [--syslog] [--lease SECONDS]\n"
 "                     deliver the queue until SIGTERM, or with --once what\n"
 "                     is due now; --syslog logs to syslog (facility mail)\n"
 "  queue [--json]     each queued message: state, attempts, next attempt,\n"
@@ -732,7 +732,19 @@ cmd_run(const char *db, int argc, char **argv)
 			ro.once = true;
 		else if (strcmp(argv[i], "--syslog") == 0)
 			ro.syslog = true;
-		else
+		else if (strcmp(argv[i], "--lease") == 0 && i + 1 < argc) {
+			char *end;
+			long v;
+
+			errno = 0;
+			v = strtol(argv[++i], &end, 10);
+			if (errno != 0 || *end != '\0' || end == argv[i] ||
+			    v < RUNNER_LEASE_MIN || v > RUNNER_LEASE_MAX)
+				return usage("run: --lease takes seconds from "
+				    "%d to %d, not '%s'", RUNNER_LEASE_MIN,
+				    RUNNER_LEASE_MAX, argv[i]);
+			ro.lease = (int)v;
+		} else
 			return usage("run: unexpected '%s'", argv[i]);
 	}
 	if (db == NULL && (db = def = store_default_path(&cause)) == NULL)

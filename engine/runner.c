@@ -5,10 +5,12 @@
  * Crash safety rests on leases: a worker claims messages in one
  * transaction (state sending, its owner name, a lease end) and records
  * each outcome after the server's reply.  An engine killed at any moment
- * leaves its claims sending; the next engine frees them at once when the
- * owner's process is gone (owner names carry the boot id, pid and start
- * time), and any engine takes them when the lease ends (LEASE_SECONDS, kept
- * alive every RENEW_SECONDS while the owner runs).  Outcomes are committed
+ * leaves its claims sending; the next engine on the same host frees them
+ * at once when the owner's process is gone (owner names carry the host
+ * name, boot id, pid and start time), and any engine, on any host, takes
+ * them when the lease ends (--lease, 45 s by default, renewed every
+ * quarter of it while the owner runs).  One recovery path for both
+ * backends: an owner on another host is never judged by its pid.  Outcomes are committed
  * in groups: at GROUP_MAX outcomes, before the next message once the
  * oldest is GROUP_MS old, and at the end of a batch.  A message is sent twice only
  * if the engine died after the server's 250 and before that group's
@@ -16,13 +18,13 @@
  * times.
  *
  * Live configuration: before each message a worker asks the store whether
- * anyone committed (PRAGMA data_version, no table read); only then does it
+ * anyone committed (store_changed(): PRAGMA data_version or a NOTIFY, no
+ * table read); only then does it
  * compare the configuration generation and reload.  A changed profile ends
  * the session, and the next message opens one with the new settings.
  */
 #include "engine/runner.h"
 
-#include <sys/inotify.h>
 #include <sys/signalfd.h>
 
 #include <errno.h>
@@ -50,8 +52,6 @@
 #include "engine/smtp.h"
 #include "store/store.h"
 
-#define LEASE_SECONDS	45	/* a dead engine's claims wait at most this */
-#define RENEW_SECONDS	10	/* how often a live engine extends them */
 #define CLAIM_MAX	128	/* messages one worker claims at a time */
 #define GROUP_MAX	64	/* outcomes committed together, at most */
 #define GROUP_MS	25	/* or before a message once this old */
@@ -65,7 +65,8 @@ struct worker;
 
 struct runner {
 	const struct runner_opts *o;
-	char		 owner[128];	/* boot id/pid/start time */
+	char		 owner[384];	/* host/boot id/pid/start time */
+	int		 lease;		/* seconds a claim lasts */
 	atomic_bool	 stop;
 	atomic_bool	 store_failed;	/* a worker could not use the store */
 	int		 wake[2];	/* a worker that ends writes a byte */
@@ -102,7 +103,19 @@ struct wctx {
 	struct timespec		 first_pending;
 };
 
-/* Owner names: "BOOTID/PID/STARTTIME[/wN]". */
+/* Owner names: "HOST/BOOTID/PID/STARTTIME[/wN]". */
+
+/* This host's name ("unknown" if it has none); set before any thread. */
+static const char *
+host_name(void)
+{
+	static char name[256];
+
+	if (name[0] == '\0' && (gethostname(name, sizeof name - 1) != 0 ||
+	    name[0] == '\0' || strchr(name, '/') != NULL))
+		snprintf(name, sizeof name, "unknown");
+	return name;
+}
 
 static int
 read_small(const char *path, char *buf, size_t len)
@@ -149,26 +162,30 @@ owner_self(char *buf, size_t len)
 	    sizeof boot) != 0)
 		snprintf(boot, sizeof boot, "unknown");
 	start_time((long)getpid(), &st);
-	snprintf(buf, len, "%s/%ld/%llu", boot, (long)getpid(), st);
+	snprintf(buf, len, "%s/%s/%ld/%llu", host_name(), boot,
+	    (long)getpid(), st);
 }
 
 /*
- * Whether the engine named owner may still run.  A different boot id means
- * it died with the machine; a pid whose process is gone or started at
- * another time is dead.  Anything that cannot be told is alive: the
- * lease's end decides then.
+ * Whether the engine named owner may still run.  Only an owner of this
+ * host is judged: a different boot id means it died with the machine, a
+ * pid whose process is gone or started at another time is dead.  An owner
+ * of another host (engines sharing a PostgreSQL queue), and anything that
+ * cannot be told, is alive: the lease's end decides then.
  */
 static bool
 owner_alive(const char *owner, void *arg)
 {
-	char boot[64], mine[64];
+	char host[256], boot[64], mine[64];
 	long pid;
 	unsigned long long start, now;
 	int used = 0;
 
 	(void)arg;
-	if (sscanf(owner, "%63[^/]/%ld/%llu%n", boot, &pid, &start,
-	    &used) != 3 || used == 0 || pid <= 0)
+	if (sscanf(owner, "%255[^/]/%63[^/]/%ld/%llu%n", host, boot, &pid,
+	    &start, &used) != 4 || used == 0 || pid <= 0)
+		return true;
+	if (strcmp(host, host_name()) != 0)
 		return true;
 	if (read_small("/proc/sys/kernel/random/boot_id", mine,
 	    sizeof mine) != 0 || strcmp(boot, "unknown") == 0)
@@ -658,7 +675,7 @@ worker_main(void *arg)
 			break;
 		}
 		rc = store_queue_claim(c.store, w->profile, w->owner, now,
-		    now + LEASE_SECONDS, w->claim, &v, &n, &cause);
+		    now + r->lease, w->claim, &v, &n, &cause);
 		if (rc != STORE_OK) {
 			log_error("claiming messages of %s: %s", w->profile,
 			    cause);
@@ -804,7 +821,7 @@ renew_leases(struct runner *r, struct store *s, time_t now)
 	size_t freed = 0;
 
 	for (struct worker *w = r->workers; w != NULL; w = w->next) {
-		if (store_queue_renew(s, w->owner, now + LEASE_SECONDS,
+		if (store_queue_renew(s, w->owner, now + r->lease,
 		    &cause) != STORE_OK) {
 			log_error("extending the leases: %s", cause);
 			free(cause);
@@ -821,40 +838,25 @@ renew_leases(struct runner *r, struct store *s, time_t now)
 	free(cause);
 }
 
-/* Watches the database's directory: commits by others wake the daemon. */
-static int
-watch_db(const char *db)
+/* How often the leases are renewed: a quarter of their length. */
+static time_t
+renew_every(const struct runner *r)
 {
-	char *dir = xstrdup(db), *slash = strrchr(dir, '/');
-	int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-
-	if (slash == dir)
-		slash[1] = '\0';
-	else if (slash != NULL)
-		*slash = '\0';
-	else {
-		free(dir);
-		dir = xstrdup(".");
-	}
-	if (fd != -1 && inotify_add_watch(fd, dir, IN_MODIFY | IN_CREATE |
-	    IN_MOVED_TO | IN_CLOSE_WRITE) == -1) {
-		close(fd);
-		fd = -1;
-	}
-	if (fd == -1)
-		log_error("cannot watch %s (%s): new messages are seen within "
-		    "%d s", dir, strerror(errno), IDLE_SECONDS);
-	free(dir);
-	return fd;
+	return r->lease >= 8 ? r->lease / 4 : 1;
 }
 
-static void
-drain(int fd)
+/* What wakes the idle daemon: others' commits (store_notify_fd()). */
+static int
+watch_store(struct store *s)
 {
-	char buf[4096];
+	char *cause = NULL;
+	int fd = store_notify_fd(s, &cause);
 
-	while (fd != -1 && read(fd, buf, sizeof buf) > 0)
-		;
+	if (fd == -1)
+		log_error("%s: new messages are seen within %d s", cause,
+		    IDLE_SECONDS);
+	free(cause);
+	return fd;
 }
 
 /* Removes sent and failed entries older than PURGE_SECONDS. */
@@ -900,7 +902,8 @@ take_signal(struct runner *r, int sigfd)
 int
 runner_main(const struct runner_opts *o)
 {
-	struct runner r = { .o = o, .wake = { -1, -1 } };
+	struct runner r = { .o = o, .wake = { -1, -1 },
+	    .lease = o->lease > 0 ? o->lease : RUNNER_LEASE_DEFAULT };
 	struct store *s = NULL;
 	struct store_qdue *due = NULL;
 	sigset_t sigs;
@@ -908,7 +911,7 @@ runner_main(const struct runner_opts *o)
 	long long gen = 0, g;
 	time_t now, next = 0, last_renew, last_purge, pause_until = 0;
 	size_t ndue = 0;
-	int sigfd = -1, ino = -1, rc;
+	int sigfd = -1, ino = -1, rc;	/* ino: owned by s */
 
 	if (o->syslog)
 		log_use_syslog();
@@ -940,7 +943,7 @@ runner_main(const struct runner_opts *o)
 		cause = NULL;
 	}
 	if (!o->once) {
-		ino = watch_db(o->db);
+		ino = watch_store(s);
 		log_info("run: delivering the queue of %s", o->db);
 	}
 	rc = 0;
@@ -970,7 +973,7 @@ runner_main(const struct runner_opts *o)
 		}
 		free(cause);
 		cause = NULL;
-		if (now - last_renew >= RENEW_SECONDS) {
+		if (now - last_renew >= renew_every(&r)) {
 			renew_leases(&r, s, now);
 			last_renew = now;
 		}
@@ -1023,7 +1026,6 @@ runner_main(const struct runner_opts *o)
 		}
 		if (pfd[0].revents & POLLIN)
 			take_signal(&r, sigfd);
-		drain(ino);
 	}
 	atomic_store(&r.stop, true);
 	while (r.workers != NULL) {
@@ -1045,8 +1047,6 @@ out:
 		free(due[i].profile);
 	free(due);
 	store_close(s);
-	if (ino != -1)
-		close(ino);
 	if (sigfd != -1)
 		close(sigfd);
 	if (r.wake[0] != -1) {

@@ -40,6 +40,7 @@ struct store_ops {
 	int	(*settings_put)(struct store *s,
 		    const struct smtp_settings *in, char **cause);
 	int	(*changed)(struct store *s, bool *changed, char **cause);
+	int	(*notify_fd)(struct store *s, char **cause);
 	int	(*audit_foreach)(struct store *s,
 		    int (*fn)(const struct store_audit *row, void *arg),
 		    void *arg, char **cause);

@@ -709,6 +709,18 @@ pg_store_socket(struct store *base)
 	return PQsocket(pg_of(base)->conn);
 }
 
+static int
+pg_notify_fd(struct store *base, char **cause)
+{
+	struct pg_store	*s = pg_of(base);
+	int		 fd = PQsocket(s->conn);
+
+	if (fd == -1)
+		store_set_cause(cause, "%s: no connection to wait on",
+		    s->shown);
+	return fd;
+}
+
 static const struct store_ops pg_ops = {
 	.name = "PostgreSQL",
 	.close = pg_close,
@@ -724,6 +736,7 @@ static const struct store_ops pg_ops = {
 	.settings_get = pg_settings_get,
 	.settings_put = pg_settings_put,
 	.changed = pg_changed,
+	.notify_fd = pg_notify_fd,
 	.audit_foreach = pg_audit_foreach,
 	.config_generation = pg_config_generation,
 	.queue_add = pg_queue_add,

@@ -651,27 +651,42 @@ pg_queue_renew(struct store *base, const char *owner, time_t lease_until,
 }
 
 /*
- * Frees nothing, and does not call alive().  Engines on other hosts share
- * this queue, and no engine can tell whether a process on another host
- * still runs: gwengine's alive() takes an owner of another boot id for
- * dead, which here would mean another host's engine, very much alive,
- * and its messages sent twice.  Lease expiry is the one rule: a live
- * owner renews its leases, and any engine takes over a lease that ended
- * (store_queue_due() and store_queue_claim() count those as due).  The
- * cost is that a crashed engine's messages wait until their lease ends.
+ * The owners of sending messages are read, asked alive() outside any
+ * transaction, and a dead owner's messages released, as in SQLite: one
+ * recovery path for the runner.  No pid is judged across hosts: gwengine's
+ * alive() decides only owners of its own host (their boot id, pid and
+ * start time) and takes any other host's owner for alive, whose messages
+ * then wait for their lease to end (store_queue_due() and
+ * store_queue_claim() count an ended lease as due).
  */
 int
 pg_queue_recover(struct store *base,
     bool (*alive)(const char *owner, void *arg), void *arg, size_t *n,
     char **cause)
 {
-	(void)base;
-	(void)alive;
-	(void)arg;
-	(void)cause;
+	struct pg_store	*s = pg_of(base);
+	PGresult	*r = NULL;
+	size_t		 freed = 0, k;
+	int		 i, status;
+
 	if (n != NULL)
 		*n = 0;
-	return STORE_OK;
+	status = pg_run(s, "SELECT DISTINCT lease_owner FROM queue WHERE "
+	    "state = 'sending' AND lease_owner IS NOT NULL", 0, NULL, &r,
+	    "cannot read the queue", cause);
+	if (status != STORE_OK)
+		return status;
+	for (i = 0; i < PQntuples(r) && status == STORE_OK; i++) {
+		if (alive(PQgetvalue(r, i, 0), arg))
+			continue;
+		status = pg_queue_release(base, PQgetvalue(r, i, 0), &k,
+		    cause);
+		freed += k;
+	}
+	PQclear(r);
+	if (n != NULL)
+		*n = freed;
+	return status;
 }
 
 int

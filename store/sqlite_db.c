@@ -16,6 +16,8 @@
  */
 #include "store/sqlite_int.h"
 
+#include <sys/inotify.h>
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -481,6 +483,8 @@ sqlite_free(struct sqlite_store *s)
 	if (s == NULL)
 		return;
 	sqlite3_finalize(s->st_data_version);
+	if (s->inotify != -1)
+		close(s->inotify);
 	sqlite_config_finalize(s);
 	sqlite_queue_finalize(s);
 	if (s->db != NULL)
@@ -508,6 +512,7 @@ sqlite_store_open(const char *path, const char *program, struct store **out,
 		return status;
 
 	s = xcalloc(1, sizeof *s);
+	s->inotify = -1;
 	s->base.ops = &sqlite_ops;
 	s->path = xstrdup(path);
 	s->program = xstrdup(program != NULL ? program : "gwsmtp");
@@ -653,7 +658,41 @@ sqlite_changed(struct store *base, bool *changed, char **cause)
 	sqlite3_reset(st);
 	*changed = v != s->data_version;
 	s->data_version = v;
+	if (s->inotify != -1) {
+		char buf[4096];
+
+		/* Emptied: the next write by anyone makes it readable. */
+		while (read(s->inotify, buf, sizeof buf) > 0)
+			;
+	}
 	return STORE_OK;
+}
+
+/*
+ * inotify on the database's directory, where the -wal file changes with
+ * every commit (a watch on the file alone would miss its replacement).
+ */
+static int
+sqlite_notify_fd(struct store *base, char **cause)
+{
+	struct sqlite_store	*s = (struct sqlite_store *)base;
+	char			*dir;
+	int			 fd;
+
+	if (s->inotify != -1)
+		return s->inotify;
+	dir = store_file_dir(s->path);
+	fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (fd != -1 && inotify_add_watch(fd, dir, IN_MODIFY | IN_CREATE |
+	    IN_MOVED_TO | IN_CLOSE_WRITE) == -1) {
+		close(fd);
+		fd = -1;
+	}
+	if (fd == -1)
+		store_set_cause(cause, "cannot watch %s: %s", dir,
+		    strerror(errno));
+	free(dir);
+	return s->inotify = fd;
 }
 
 static const struct store_ops sqlite_ops = {
@@ -671,6 +710,7 @@ static const struct store_ops sqlite_ops = {
 	.settings_get = sqlite_settings_get,
 	.settings_put = sqlite_settings_put,
 	.changed = sqlite_changed,
+	.notify_fd = sqlite_notify_fd,
 	.audit_foreach = sqlite_audit_foreach,
 	.config_generation = sqlite_config_generation,
 	.queue_add = sqlite_queue_add,

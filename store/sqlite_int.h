@@ -21,6 +21,7 @@ struct sqlite_store {
 	char		 *program;
 	char		 *os_user;
 	long long	  data_version;
+	int		  inotify;	/* store_notify_fd(), or -1 */
 
 	bool		  in_tx;	/* store_begin() is open */
 	bool		  tx_failed;	/* a change in it failed half-way */

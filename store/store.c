@@ -152,6 +152,12 @@ store_changed(struct store *s, bool *changed, char **cause)
 }
 
 int
+store_notify_fd(struct store *s, char **cause)
+{
+	return s->ops->notify_fd(s, cause);
+}
+
+int
 store_audit_foreach(struct store *s,
     int (*fn)(const struct store_audit *row, void *arg), void *arg,
     char **cause)

@@ -115,6 +115,16 @@ int	 store_settings_put(struct store *s, const struct smtp_settings *in,
  */
 int	 store_changed(struct store *s, bool *changed, char **cause);
 
+/*
+ * A descriptor that turns readable when another process may have committed,
+ * for a daemon to poll while it is idle; store_changed() then tells, and
+ * empties it again.  SQLite: inotify on the database's directory;
+ * PostgreSQL: the connection, which LISTENs for the NOTIFY every change of
+ * configuration and every queued message sends.  Owned by s (made on the
+ * first call).  -1 with *cause if there is none: then poll on a timer.
+ */
+int	 store_notify_fd(struct store *s, char **cause);
+
 /* One row of the audit trail.  keys is comma-separated key names. */
 struct store_audit {
 	long long	 id;

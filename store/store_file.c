@@ -399,3 +399,14 @@ store_default_path(char **cause)
 	return xasprintf("%.*s/.local/share/gwsmtp/gwsmtp.db", (int)len, home);
 }
 
+char *
+store_file_dir(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (slash == NULL)
+		return xstrdup(".");
+	if (slash == path)
+		return xstrdup("/");
+	return xstrndup(path, (size_t)(slash - path));
+}

@@ -15,5 +15,8 @@
  * regular file) or STORE_ERROR, with *cause.
  */
 int	 store_file_prepare(const char *path, char **cause);
+/* The directory that holds path ("." or "/" where it names none).  Caller
+ * frees. */
+char	*store_file_dir(const char *path);
 
 #endif
