@@ -64,6 +64,20 @@ queue_state_final(enum queue_state st)
 	return st == QUEUE_SENT || st == QUEUE_FAILED;
 }
 
+enum queue_state
+queue_released(int attempts)
+{
+	return attempts > 0 ? QUEUE_DEFERRED : QUEUE_QUEUED;
+}
+
+void
+queue_hold(int attempts, time_t until, struct queue_held *out)
+{
+	out->state = queue_released(attempts);
+	out->held = true;
+	out->next_attempt = until;
+}
+
 void
 queue_policy_of(const struct profile *p, struct queue_policy *out)
 {

@@ -5,8 +5,9 @@
  * deferred -> sending again when its next attempt is due.  Each recipient
  * has its own outcome: a message accepted for two of three recipients
  * records which two, and only the third is tried again.  This module
- * decides the states, attempt counts and back-off; the store keeps them and
- * the engine (engine/runner.c) feeds it what the server said.
+ * decides the states, attempt counts and back-off, after an attempt and
+ * when a message is given back or held without one; the store keeps them
+ * and the engine (engine/runner.c) feeds it what the server said.
  */
 #ifndef GWSMTP_CORE_QUEUE_H
 #define GWSMTP_CORE_QUEUE_H
@@ -41,6 +42,30 @@ int		 queue_rcpt_state_parse(const char *word,
 		     enum queue_rcpt_state *out);
 /* Sent and failed are final: nothing more happens to the message. */
 bool		 queue_state_final(enum queue_state st);
+
+/*
+ * The state a message goes back to when it is given back without an
+ * attempt (released by its engine, recovered from a dead one, or held):
+ * queued if it was never tried, else deferred.  Giving back is not an
+ * attempt: attempts stays as it is.  A count below 0, which only a
+ * database changed by hand holds, counts as never tried.
+ */
+enum queue_state queue_released(int attempts);
+
+/* What a hold changes in a message (queue_hold()). */
+struct queue_held {
+	enum queue_state state;		/* queue_released(attempts) */
+	bool		 held;		/* true: waiting for configuration */
+	time_t		 next_attempt;	/* when it is looked at again */
+};
+
+/*
+ * A message that made attempts attempts, held while its configuration
+ * cannot send it (profile inactive, missing or invalid, SMTP disabled):
+ * given back as by queue_released(), marked held, looked at again at
+ * until.  Its attempts and recipients are left as they are.
+ */
+void	 queue_hold(int attempts, time_t until, struct queue_held *out);
 
 /* A profile's back-off (SPEC section 3: retries, retry_delay, retry_max). */
 struct queue_policy {

@@ -1,15 +1,17 @@
 /*
  * tests/test_queue.c: core/queue.c, the outbound queue's state machine:
- * state names, the back-off, a profile's policy, and queue_decide() for
- * every way an attempt can end (SPEC section 7: 250 after the data is sent,
- * 4xx and network errors are retried with the back-off, then failed; 5xx
- * fails at once; a message accepted for some recipients retries only the
- * others).
+ * state names, the back-off, a profile's policy, where a message given back
+ * or held without an attempt goes (queue_released(), queue_hold()), and
+ * queue_decide() for every way an attempt can end (SPEC section 7: 250
+ * after the data is sent, 4xx and network errors are retried with the
+ * back-off, then failed; 5xx fails at once; a message accepted for some
+ * recipients retries only the others).
  */
 #include <criterion/criterion.h>
 
 #include <limits.h>
 #include <stddef.h>
+#include <string.h>
 #include <time.h>
 
 #include "core/profile.h"
@@ -260,6 +262,63 @@ Test(queue, policy_default_is_the_new_profile_defaults)
 	cr_assert_eq(pol.retry_delay, 10);
 	cr_assert_eq(pol.retry_max, 1800);
 	profile_free(p);
+}
+
+/* Given back or held without an attempt. */
+
+Test(queue, released_is_queued_if_never_tried_else_deferred)
+{
+	static const int tried[] = { 1, 2, 11, 1000, INT_MAX };
+	static const int never[] = { 0, -1, INT_MIN };
+
+	for (size_t i = 0; i < nitems(tried); i++)
+		cr_assert_eq(queue_released(tried[i]), QUEUE_DEFERRED,
+		    "%d attempts: %s", tried[i],
+		    queue_state_name(queue_released(tried[i])));
+	/* Below 0 only by hand: still never tried, never "deferred". */
+	for (size_t i = 0; i < nitems(never); i++)
+		cr_assert_eq(queue_released(never[i]), QUEUE_QUEUED,
+		    "%d attempts: %s", never[i],
+		    queue_state_name(queue_released(never[i])));
+}
+
+Test(queue, releasing_a_waiting_message_keeps_its_state)
+{
+	enum queue_rcpt_state r[1] = { QUEUE_RCPT_PENDING };
+	const int code[1] = { 451 };
+	struct queue_decision d;
+
+	/* A new message is queued with 0 attempts: released, it stays so. */
+	cr_assert_eq(queue_released(0), QUEUE_QUEUED);
+	/* Every deferral queue_decide() makes is what a release gives back. */
+	for (int before = 0; before < defaults.retries; before++) {
+		queue_decide(&defaults, before, NOW, r, code, 1,
+		    QUEUE_UNREACHED_RETRY, &d);
+		assert_state(&d, QUEUE_DEFERRED);
+		cr_assert_eq(queue_released(d.attempts), d.state,
+		    "after %d attempts", d.attempts);
+	}
+}
+
+Test(queue, hold_gives_back_marks_held_and_waits_until)
+{
+	static const int attempts[] = { INT_MIN, -1, 0, 1, 2, 10, INT_MAX };
+	struct queue_held h;
+
+	for (size_t i = 0; i < nitems(attempts); i++) {
+		memset(&h, 0xa5, sizeof h);
+		queue_hold(attempts[i], NOW + 300, &h);
+		cr_assert_eq(h.state, queue_released(attempts[i]),
+		    "%d attempts: held as %s", attempts[i],
+		    queue_state_name(h.state));
+		cr_assert_eq(h.held, true);
+		cr_assert_eq(h.next_attempt, NOW + 300);
+	}
+	queue_hold(0, NOW, &h);
+	cr_assert_eq(h.state, QUEUE_QUEUED, "never tried");
+	queue_hold(3, NOW, &h);
+	cr_assert_eq(h.state, QUEUE_DEFERRED, "tried three times");
+	cr_assert_eq(h.next_attempt, NOW, "until is the caller's");
 }
 
 /* queue_decide(): one attempt. */
