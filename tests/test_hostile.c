@@ -735,23 +735,42 @@ Test(hostile, no_core_file_and_no_ptrace)
 	cr_expect_eq(WEXITSTATUS(status), 0);
 }
 
+/* Whether file holds text (false while it does not exist). */
+static bool
+file_says(const char *file, const char *text)
+{
+	char *got = tu_read_file(file, NULL);
+	bool says = got != NULL && strstr(got, text) != NULL;
+
+	free(got);
+	return says;
+}
+
 Test(hostile, engine_daemon_has_no_core_file)
 {
+	const char *err = tu_fmt("%s/daemon.err", dir);
+	long long t0;
 	int status;
 
 	profile(bad("normal", NULL), NULL);
 	daemon_pid = fork();
 	cr_assert(daemon_pid != -1);
 	if (daemon_pid == 0) {
-		int null = open("/dev/null", O_WRONLY);
+		int fd = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 
-		dup2(null, 2);
+		dup2(fd, 2);
 		execl(getenv("GWENGINE"), "gwengine", "--db", db, "run",
 		    (char *)NULL);
 		_exit(127);
 	}
 	cr_expect(comes_true(no_core_file, daemon_pid), "gwengine run may "
 	    "dump core");
+	/* SIGTERM once run has taken the signals over, not before. */
+	for (t0 = tu_now_ms(); !file_says(err, "run: delivering the queue");) {
+		cr_assert_lt(tu_now_ms() - t0, 30000, "run did not start:\n%s",
+		    tu_keep(tu_read_file(err, NULL)));
+		usleep(20000);
+	}
 	kill(daemon_pid, SIGTERM);
 	status = wait_exit(daemon_pid, 30000);
 	daemon_pid = -1;
