@@ -391,15 +391,16 @@ add_pending(struct wctx *c, struct store_qmsg *m)
 		flush_pending(c);
 }
 
-/* The message waits for the configuration: not an attempt. */
+/* The message waits for the configuration: not an attempt (queue_hold()). */
 static void
 hold(struct wctx *c, struct store_qmsg *m)
 {
-	time_t now = time(NULL);
+	struct queue_held h;
 
-	m->held = true;
-	m->state = m->attempts > 0 ? QUEUE_DEFERRED : QUEUE_QUEUED;
-	m->next_attempt = now + HOLD_SECONDS;
+	queue_hold(m->attempts, time(NULL) + HOLD_SECONDS, &h);
+	m->state = h.state;
+	m->held = h.held;
+	m->next_attempt = h.next_attempt;
 	free(m->last_reply);
 	m->last_reply = xstrdup(c->problem);
 	log_info("queue=%lld profile=%s status=held reason=\"%s\"", m->id,
