@@ -75,6 +75,22 @@ struct store_ops {
 	int	(*queue_wake_held)(struct store *s, time_t now, char **cause);
 	int	(*queue_purge)(struct store *s, time_t before, size_t *n,
 		    char **cause);
+
+	/* Copying a whole store. */
+	int	(*begin_read)(struct store *s, char **cause);
+	int	(*counts)(struct store *s, struct store_counts *out,
+		    char **cause);
+	const char *(*shown)(struct store *s);
+	int	(*profile_restore)(struct store *s, const struct profile *p,
+		    char **cause);
+	int	(*settings_restore)(struct store *s,
+		    const struct smtp_settings *in, char **cause);
+	int	(*audit_restore)(struct store *s,
+		    const struct store_audit *row, char **cause);
+	int	(*queue_body)(struct store *s, struct store_qmsg *m,
+		    char **cause);
+	int	(*queue_restore)(struct store *s, const struct store_qmsg *m,
+		    char **cause);
 };
 
 /* The head of every backend's own struct. */

@@ -442,11 +442,14 @@ pg_settings_get(struct store *base, struct smtp_settings *out, char **cause)
 	return settings_read(pg_of(base), out, cause);
 }
 
-int
-pg_settings_put(struct store *base, const struct smtp_settings *in,
-    char **cause)
+/*
+ * store_settings_put() and, without its audit row (audit false),
+ * store_settings_restore(): the keys that differ from the stored ones.
+ */
+static int
+settings_write(struct pg_store *s, const struct smtp_settings *in,
+    bool audit, char **cause)
 {
-	struct pg_store		*s = pg_of(base);
 	struct smtp_settings	 cur;
 	bool			 diff[SETTINGS_KEY_COUNT], own, have = false;
 	const char		*params[2];
@@ -473,7 +476,7 @@ pg_settings_put(struct store *base, const struct smtp_settings *in,
 		    "settings", cause);
 		free(value);
 	}
-	if (status != STORE_OK)
+	if (status != STORE_OK || !audit)
 		goto out;
 	keys = store_settings_keys(diff);
 	status = audit_add(s, "settings", NULL, keys, cause);
@@ -483,6 +486,13 @@ out:
 	if (have)
 		settings_clear(&cur);
 	return pg_tx_leave(s, own, status, cause);
+}
+
+int
+pg_settings_put(struct store *base, const struct smtp_settings *in,
+    char **cause)
+{
+	return settings_write(pg_of(base), in, true, cause);
 }
 
 int
@@ -525,4 +535,64 @@ pg_config_generation(struct store *base, long long *gen, char **cause)
 {
 	return query_number(pg_of(base), "SELECT coalesce(max(id), 0) FROM "
 	    "audit", gen, "cannot read the audit trail", cause);
+}
+
+/* The statement store_profile_put() inserts with, the revision the row's. */
+int
+pg_profile_restore(struct store *base, const struct profile *p,
+    char **cause)
+{
+	struct pg_store	*s = pg_of(base);
+	bool		 own;
+	int		 status;
+
+	if ((status = store_profile_check_restore(s->shown, p, cause)) != 0 ||
+	    (status = pg_tx_enter(s, true, &own, cause)) != STORE_OK)
+		return status;
+	status = profile_write(s, s->sql_insert, p, p->revision, cause);
+	return pg_tx_leave(s, own, status, cause);
+}
+
+int
+pg_settings_restore(struct store *base, const struct smtp_settings *in,
+    char **cause)
+{
+	return settings_write(pg_of(base), in, false, cause);
+}
+
+/*
+ * The id is the row's (OVERRIDING SYSTEM VALUE), and the identity's
+ * sequence is moved past it, so that the next change's row comes after.
+ * setval() is not undone by a rollback: a copy that fails leaves the
+ * sequence ahead, and later ids skip some numbers, which nothing minds.
+ * As every configuration change, it notifies engines on commit.
+ */
+int
+pg_audit_restore(struct store *base, const struct store_audit *row,
+    char **cause)
+{
+	struct pg_store	*s = pg_of(base);
+	const char	*params[7];
+	char		 b1[24], b2[24];
+	bool		 own;
+	int		 status;
+
+	if ((status = store_audit_check_restore(s->shown, row, cause)) != 0 ||
+	    (status = pg_tx_enter(s, true, &own, cause)) != STORE_OK)
+		return status;
+	params[0] = pg_num(b1, row->id);
+	params[1] = pg_num(b2, (long long)row->time);
+	params[2] = row->os_user;
+	params[3] = row->program;
+	params[4] = row->action;
+	params[5] = row->profile;
+	params[6] = row->keys;
+	status = pg_run(s, "WITH a AS (INSERT INTO audit (id, time, os_user, "
+	    "program, action, profile, keys) OVERRIDING SYSTEM VALUE VALUES "
+	    "($1, $2, $3, $4, $5, $6, $7) RETURNING id) "
+	    "SELECT setval(pg_get_serial_sequence('audit', 'id'), "
+	    "greatest(a.id, (SELECT coalesce(max(id), 0) FROM audit))), "
+	    "pg_notify('" PG_CHANNEL_CONFIG "', a.id::text) FROM a", 7,
+	    params, NULL, "cannot write the audit trail", cause);
+	return pg_tx_leave(s, own, status, cause);
 }

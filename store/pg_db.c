@@ -616,25 +616,33 @@ pg_close(struct store *base)
 	pg_free(s);
 }
 
+/* store_begin() with sql, or store_begin_read() (read). */
 static int
-pg_begin(struct store *base, char **cause)
+tx_open(struct pg_store *s, const char *sql, const char *what, bool read,
+    char **cause)
 {
-	struct pg_store	*s = pg_of(base);
-	int		 status;
+	int	status;
 
 	if (s->in_tx) {
 		store_set_cause(cause, "%s: a transaction is already open",
 		    s->shown);
 		return STORE_ERROR;
 	}
-	status = pg_run(s, "BEGIN", 0, NULL, NULL, "cannot start a write",
-	    cause);
+	status = pg_run(s, sql, 0, NULL, NULL, what, cause);
 	if (status != STORE_OK)
 		return status;
 	s->in_tx = true;
 	s->tx_failed = false;
 	s->tx_locked = false;
+	s->in_read = read;
 	return STORE_OK;
+}
+
+static int
+pg_begin(struct store *base, char **cause)
+{
+	return tx_open(pg_of(base), "BEGIN", "cannot start a write", false,
+	    cause);
 }
 
 static void
@@ -751,6 +759,14 @@ static const struct store_ops pg_ops = {
 	.queue_hold = pg_queue_hold,
 	.queue_wake_held = pg_queue_wake_held,
 	.queue_purge = pg_queue_purge,
+	.begin_read = pg_begin_read,
+	.counts = pg_counts,
+	.shown = pg_shown,
+	.profile_restore = pg_profile_restore,
+	.settings_restore = pg_settings_restore,
+	.audit_restore = pg_audit_restore,
+	.queue_body = pg_queue_body,
+	.queue_restore = pg_queue_restore,
 };
 
 int
@@ -801,4 +817,49 @@ pg_store_open(const char *uri, const char *program, struct store **out,
 fail:
 	pg_free(s);
 	return status;
+}
+
+/* One snapshot, taken by the first statement, for the whole transaction. */
+int
+pg_begin_read(struct store *base, char **cause)
+{
+	return tx_open(pg_of(base), "BEGIN ISOLATION LEVEL REPEATABLE READ, "
+	    "READ ONLY", "cannot start a read", true, cause);
+}
+
+/*
+ * Inside store_begin(), SHARE ROW EXCLUSIVE: no other session writes to
+ * these tables or takes the same lock until the transaction ends, while
+ * plain reads go on (and SELECT ... FOR UPDATE, whose writes then wait).
+ * A read-only transaction may not take it, and needs none.
+ */
+int
+pg_counts(struct store *base, struct store_counts *out, char **cause)
+{
+	struct pg_store	*s = pg_of(base);
+	PGresult	*r;
+	int		 status;
+
+	if (s->in_tx && !s->in_read && (status = pg_run(s, "LOCK TABLE "
+	    "profiles, settings, audit, queue IN SHARE ROW EXCLUSIVE MODE", 0,
+	    NULL, NULL, "cannot lock the database", cause)) != STORE_OK)
+		return status;
+	status = pg_run(s, "SELECT (SELECT count(*) FROM profiles), "
+	    "(SELECT count(*) FROM settings), (SELECT count(*) FROM audit), "
+	    "(SELECT count(*) FROM queue)", 0, NULL, &r, "cannot read the "
+	    "database", cause);
+	if (status != STORE_OK)
+		return status;
+	out->profiles = (size_t)strtoull(PQgetvalue(r, 0, 0), NULL, 10);
+	out->settings = (size_t)strtoull(PQgetvalue(r, 0, 1), NULL, 10);
+	out->audit = (size_t)strtoull(PQgetvalue(r, 0, 2), NULL, 10);
+	out->queue = (size_t)strtoull(PQgetvalue(r, 0, 3), NULL, 10);
+	PQclear(r);
+	return STORE_OK;
+}
+
+const char *
+pg_shown(struct store *base)
+{
+	return pg_of(base)->shown;
 }

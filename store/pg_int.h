@@ -23,6 +23,8 @@ enum pg_prep {
 	PP_Q_CLAIM_DATA,
 	PP_Q_RECORD,
 	PP_Q_RENEW,
+	PP_Q_BODY,
+	PP_Q_RESTORE,
 	PP_COUNT
 };
 
@@ -50,6 +52,8 @@ struct pg_store {
 	char		*sql_list;
 	char		*sql_insert;
 	char		*sql_update;
+
+	bool		 in_read;	/* the open one: store_begin_read() */
 };
 
 static inline struct pg_store *
@@ -159,5 +163,20 @@ int	 pg_queue_hold(struct store *, const char *, const char *, time_t,
 	     time_t, size_t *, char **);
 int	 pg_queue_wake_held(struct store *, time_t, char **);
 int	 pg_queue_purge(struct store *, time_t, size_t *, char **);
+
+/*
+ * Copying a whole store (store/store.h): pg_db.c's, then pg_config.c's,
+ * then pg_queue.c's.
+ */
+int	 pg_begin_read(struct store *, char **);
+int	 pg_counts(struct store *, struct store_counts *, char **);
+const char *pg_shown(struct store *);
+int	 pg_profile_restore(struct store *, const struct profile *, char **);
+int	 pg_settings_restore(struct store *, const struct smtp_settings *,
+	     char **);
+int	 pg_audit_restore(struct store *, const struct store_audit *,
+	     char **);
+int	 pg_queue_body(struct store *, struct store_qmsg *, char **);
+int	 pg_queue_restore(struct store *, const struct store_qmsg *, char **);
 
 #endif

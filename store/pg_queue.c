@@ -747,3 +747,133 @@ pg_queue_purge(struct store *base, time_t before, size_t *n, char **cause)
 	    "('sent', 'failed') AND updated < $1", 1, params, n,
 	    "cannot purge the queue", cause);
 }
+
+/* The result's bytes are wiped before it is freed: PQclear() does not. */
+int
+pg_queue_body(struct store *base, struct store_qmsg *m, char **cause)
+{
+	struct pg_store	*s = pg_of(base);
+	const char	*params[1];
+	char		 buf[24];
+	PGresult	*r;
+	size_t		 len;
+	int		 status;
+
+	m->data = NULL;
+	m->datalen = 0;
+	params[0] = pg_num(buf, m->id);
+	status = pg_run_prepared(s, PP_Q_BODY, "SELECT data FROM queue_data "
+	    "WHERE msg = $1", 1, NULL, params, NULL, NULL, true, &r, "cannot "
+	    "read a queued message", cause);
+	if (status != STORE_OK)
+		return status;
+	if (PQntuples(r) == 0) {
+		PQclear(r);
+		return STORE_NOT_FOUND;
+	}
+	len = (size_t)PQgetlength(r, 0, 0);
+	m->data = xmalloc(len + 1);
+	memcpy(m->data, PQgetvalue(r, 0, 0), len);
+	m->data[len] = '\0';
+	m->datalen = len;
+	explicit_bzero(PQgetvalue(r, 0, 0), len);
+	PQclear(r);
+	return STORE_OK;
+}
+
+/*
+ * Item k of recipient r in pg_queue_restore()'s arrays: its address,
+ * state, code (written in buf; NULL for none) or reply.
+ */
+static const char *
+rcpt_item(const struct store_qrcpt *r, size_t k, char *buf)
+{
+	switch (k) {
+	case 0:
+		return r->addr;
+	case 1:
+		return queue_rcpt_state_name(r->state);
+	case 2:
+		return r->code != 0 ? pg_num(buf, r->code) : NULL;
+	default:
+		return r->reply;
+	}
+}
+
+/*
+ * One statement, as store_queue_add()'s: the message with its id
+ * (OVERRIDING SYSTEM VALUE), its recipients, its data if any, the
+ * identity's sequence moved past the id (setval(), which a rollback does
+ * not undo: later ids then skip some numbers), and the news for engines.
+ */
+int
+pg_queue_restore(struct store *base, const struct store_qmsg *m,
+    char **cause)
+{
+	struct pg_store		*s = pg_of(base);
+	static const unsigned	 types[17] = { [16] = BYTEAOID };
+	const char		*params[17], **items;
+	int			 lens[17] = { 0 }, fmts[17] = { 0 };
+	char			 b[6][24], *arrays[4], *codes;
+	PGresult		*r = NULL;
+	size_t			 i, k;
+	int			 status;
+
+	if ((status = store_qmsg_check_restore(s->shown, m, cause)) != 0)
+		return status;
+	if (m->datalen > INT_MAX) {
+		store_set_cause(cause, "%s: message %lld is larger than "
+		    "PostgreSQL takes in one value (2 GiB)", s->shown, m->id);
+		return STORE_ERROR;
+	}
+	items = xcalloc(m->nrcpt + 1, sizeof *items);
+	codes = xcalloc(m->nrcpt + 1, 24);
+	for (k = 0; k < 4; k++) {
+		for (i = 0; i < m->nrcpt; i++)
+			items[i] = rcpt_item(&m->rcpt[i], k, codes + 24 * i);
+		arrays[k] = array_literal(items, m->nrcpt);
+	}
+	params[0] = pg_num(b[0], m->id);
+	params[1] = m->message_id;
+	params[2] = m->profile;
+	params[3] = m->sender;
+	params[4] = queue_state_name(m->state);
+	params[5] = pg_num(b[1], m->attempts);
+	params[6] = m->held ? "true" : "false";
+	params[7] = pg_num(b[2], (long long)m->submitted);
+	params[8] = pg_num(b[3], (long long)m->next_attempt);
+	params[9] = pg_num(b[4], (long long)m->updated);
+	params[10] = m->last_reply;
+	params[11] = pg_num(b[5], (long long)m->size);
+	for (k = 0; k < 4; k++)
+		params[12 + k] = arrays[k];
+	params[16] = m->data;
+	lens[16] = (int)m->datalen;
+	fmts[16] = 1;
+
+	if ((status = pg_tx_usable(s, cause)) != STORE_OK)
+		goto out;
+	status = pg_run_prepared(s, PP_Q_RESTORE, "WITH m AS (INSERT INTO "
+	    "queue (id, message_id, profile, sender, state, attempts, held, "
+	    "submitted, next_attempt, updated, last_reply, size) "
+	    "OVERRIDING SYSTEM VALUE VALUES ($1, $2, $3, $4, $5, $6, $7, $8, "
+	    "$9, $10, $11, $12) RETURNING id), "
+	    "r AS (INSERT INTO queue_rcpt (msg, idx, addr, state, code, reply) "
+	    "SELECT m.id, u.i - 1, u.addr, u.state, u.code, u.reply FROM m, "
+	    "unnest($13::text[], $14::text[], $15::int[], $16::text[]) WITH "
+	    "ORDINALITY AS u(addr, state, code, reply, i)), "
+	    "d AS (INSERT INTO queue_data (msg, data) SELECT id, $17 FROM m "
+	    "WHERE $17 IS NOT NULL) "
+	    "SELECT setval(pg_get_serial_sequence('queue', 'id'), "
+	    "greatest(m.id, (SELECT coalesce(max(id), 0) FROM queue))), "
+	    "pg_notify('" PG_CHANNEL_QUEUE "', $3) FROM m", 17, types, params,
+	    lens, fmts, false, &r, "cannot copy a message", cause);
+	status = pg_tx_leave(s, false, status, cause);
+out:
+	PQclear(r);
+	for (k = 0; k < 4; k++)
+		free(arrays[k]);
+	free(items);
+	free(codes);
+	return status;
+}

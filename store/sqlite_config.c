@@ -496,11 +496,14 @@ sqlite_settings_get(struct store *base, struct smtp_settings *out, char **cause)
 	return settings_read(s, out, cause);
 }
 
-int
-sqlite_settings_put(struct store *base, const struct smtp_settings *in,
-    char **cause)
+/*
+ * store_settings_put() and, without its audit row (audit false),
+ * store_settings_restore(): the keys that differ from the stored ones.
+ */
+static int
+settings_write(struct sqlite_store *s, const struct smtp_settings *in,
+    bool audit, char **cause)
 {
-	struct sqlite_store	*s = (struct sqlite_store *)base;
 	struct smtp_settings	 cur;
 	sqlite3_stmt		*st = NULL;
 	bool			 diff[SETTINGS_KEY_COUNT], own, have = false;
@@ -532,15 +535,24 @@ sqlite_settings_put(struct store *base, const struct smtp_settings *in,
 		if (status != STORE_OK)
 			goto out;
 	}
-	keys = store_settings_keys(diff);
-	status = audit_add(s, "settings", NULL, keys, cause);
-	free(keys);
+	if (audit) {
+		keys = store_settings_keys(diff);
+		status = audit_add(s, "settings", NULL, keys, cause);
+		free(keys);
+	}
 
 out:
 	sqlite3_finalize(st);
 	if (have)
 		settings_clear(&cur);
 	return tx_leave(s, own, status, cause);
+}
+
+int
+sqlite_settings_put(struct store *base, const struct smtp_settings *in,
+    char **cause)
+{
+	return settings_write((struct sqlite_store *)base, in, true, cause);
 }
 
 int
@@ -626,3 +638,64 @@ sqlite_config_generation(struct store *base, long long *gen, char **cause)
 	return status;
 }
 
+/* The statement store_profile_put() inserts with, the revision the row's. */
+int
+sqlite_profile_restore(struct store *base, const struct profile *p,
+    char **cause)
+{
+	struct sqlite_store	*s = (struct sqlite_store *)base;
+	sqlite3_stmt		*st = s->st_insert;
+	bool			 own;
+	int			 status;
+
+	if ((status = store_profile_check_restore(s->path, p, cause)) != 0 ||
+	    (status = tx_enter(s, &own, cause)) != STORE_OK)
+		return status;
+	profile_bind(st, p);
+	sqlite3_bind_int64(st, PARAM_REVISION, p->revision);
+	sqlite3_bind_int64(st, PARAM_TIME, (sqlite3_int64)time(NULL));
+	status = db_done(s, st, "cannot write a profile", cause);
+	return tx_leave(s, own, status, cause);
+}
+
+int
+sqlite_settings_restore(struct store *base, const struct smtp_settings *in,
+    char **cause)
+{
+	return settings_write((struct sqlite_store *)base, in, false, cause);
+}
+
+/*
+ * The id is the row's: the audit table's INTEGER PRIMARY KEY, without
+ * AUTOINCREMENT, gives the next row the largest id plus one.
+ */
+int
+sqlite_audit_restore(struct store *base, const struct store_audit *row,
+    char **cause)
+{
+	struct sqlite_store	*s = (struct sqlite_store *)base;
+	sqlite3_stmt		*st = NULL;
+	bool			 own;
+	int			 status;
+
+	if ((status = store_audit_check_restore(s->path, row, cause)) != 0 ||
+	    (status = tx_enter(s, &own, cause)) != STORE_OK)
+		return status;
+	status = db_prepare(s, "INSERT INTO audit (id, time, os_user, "
+	    "program, action, profile, keys) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+	    "?7)", 0, &st, cause);
+	if (status == STORE_OK) {
+		sqlite3_bind_int64(st, 1, row->id);
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)row->time);
+		sqlite3_bind_text(st, 3, row->os_user, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, row->program, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 5, row->action, -1, SQLITE_STATIC);
+		if (row->profile != NULL)
+			sqlite3_bind_text(st, 6, row->profile, -1,
+			    SQLITE_STATIC);
+		sqlite3_bind_text(st, 7, row->keys, -1, SQLITE_STATIC);
+		status = db_done(s, st, "cannot write the audit trail", cause);
+	}
+	sqlite3_finalize(st);
+	return tx_leave(s, own, status, cause);
+}

@@ -586,24 +586,32 @@ sqlite_close(struct store *base)
 	sqlite_free(s);
 }
 
-int
-sqlite_begin(struct store *base, char **cause)
+/* store_begin() with sql, or store_begin_read(). */
+static int
+tx_open(struct sqlite_store *s, const char *sql, const char *what,
+    char **cause)
 {
-	struct sqlite_store	*s = (struct sqlite_store *)base;
-	int			 status;
+	int	status;
 
 	if (s->in_tx) {
 		store_set_cause(cause, "%s: a transaction is already open",
 		    s->path);
 		return STORE_ERROR;
 	}
-	status = db_exec(s, "BEGIN IMMEDIATE", "cannot start a write", cause);
+	status = db_exec(s, sql, what, cause);
 	if (status != STORE_OK)
 		return status;
 	s->in_tx = true;
 	s->tx_failed = false;
 	s->tx_wipe = false;
 	return STORE_OK;
+}
+
+int
+sqlite_begin(struct store *base, char **cause)
+{
+	return tx_open((struct sqlite_store *)base, "BEGIN IMMEDIATE",
+	    "cannot start a write", cause);
 }
 
 void
@@ -725,4 +733,56 @@ static const struct store_ops sqlite_ops = {
 	.queue_hold = sqlite_queue_hold,
 	.queue_wake_held = sqlite_queue_wake_held,
 	.queue_purge = sqlite_queue_purge,
+	.begin_read = sqlite_begin_read,
+	.counts = sqlite_counts,
+	.shown = sqlite_shown,
+	.profile_restore = sqlite_profile_restore,
+	.settings_restore = sqlite_settings_restore,
+	.audit_restore = sqlite_audit_restore,
+	.queue_body = sqlite_queue_body,
+	.queue_restore = sqlite_queue_restore,
 };
+
+/*
+ * A deferred transaction: the first read takes its snapshot, which holds
+ * until it ends, and in WAL mode a reader takes no lock that stops a
+ * writer.  in_tx makes every read (rd_enter()) join it; a write would
+ * join it too, which store_begin_read() forbids its callers.
+ */
+int
+sqlite_begin_read(struct store *base, char **cause)
+{
+	return tx_open((struct sqlite_store *)base, "BEGIN DEFERRED",
+	    "cannot start a read", cause);
+}
+
+/* One statement, so one snapshot; store_begin()'s write lock holds it. */
+int
+sqlite_counts(struct store *base, struct store_counts *out, char **cause)
+{
+	struct sqlite_store	*s = (struct sqlite_store *)base;
+	sqlite3_stmt		*st;
+	int			 rc, status;
+
+	status = db_prepare(s, "SELECT (SELECT count(*) FROM profiles), "
+	    "(SELECT count(*) FROM settings), (SELECT count(*) FROM audit), "
+	    "(SELECT count(*) FROM queue)", 0, &st, cause);
+	if (status != STORE_OK)
+		return status;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		out->profiles = (size_t)sqlite3_column_int64(st, 0);
+		out->settings = (size_t)sqlite3_column_int64(st, 1);
+		out->audit = (size_t)sqlite3_column_int64(st, 2);
+		out->queue = (size_t)sqlite3_column_int64(st, 3);
+	} else
+		status = db_fail(s, rc, "cannot read the database", cause);
+	sqlite3_finalize(st);
+	return status;
+}
+
+const char *
+sqlite_shown(struct store *base)
+{
+	return ((struct sqlite_store *)base)->path;
+}

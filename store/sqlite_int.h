@@ -125,4 +125,23 @@ int	 sqlite_queue_wake_held(struct store *s, time_t now, char **cause);
 int	 sqlite_queue_purge(struct store *s, time_t before, size_t *n,
 	     char **cause);
 
+/*
+ * Copying a whole store (store/store.h): sqlite_db.c's, then
+ * sqlite_config.c's, then sqlite_queue.c's.
+ */
+int	 sqlite_begin_read(struct store *s, char **cause);
+int	 sqlite_counts(struct store *s, struct store_counts *out,
+	     char **cause);
+const char *sqlite_shown(struct store *s);
+int	 sqlite_profile_restore(struct store *s, const struct profile *p,
+	     char **cause);
+int	 sqlite_settings_restore(struct store *s,
+	     const struct smtp_settings *in, char **cause);
+int	 sqlite_audit_restore(struct store *s, const struct store_audit *row,
+	     char **cause);
+int	 sqlite_queue_body(struct store *s, struct store_qmsg *m,
+	     char **cause);
+int	 sqlite_queue_restore(struct store *s, const struct store_qmsg *m,
+	     char **cause);
+
 #endif

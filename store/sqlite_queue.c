@@ -278,31 +278,38 @@ qmsg_read_rcpt(struct sqlite_store *s, struct store_qmsg *m, char **cause)
 	return status;
 }
 
-/* Reads m's data, NUL-terminated for callers that treat it as text. */
+/* Reads m's data (store_queue_body()); a claimed message must have it. */
 static int
 qmsg_read_data(struct sqlite_store *s, struct store_qmsg *m, char **cause)
 {
-	sqlite3_stmt	*st = s->st_q[Q_DATA];
-	const void	*blob;
-	int		 rc, status = STORE_OK;
+	int	status;
 
-	sqlite3_bind_int64(st, 1, m->id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		blob = sqlite3_column_blob(st, 0);
-		m->datalen = (size_t)sqlite3_column_bytes(st, 0);
-		m->data = xmalloc(m->datalen + 1);
-		if (m->datalen > 0)
-			memcpy(m->data, blob, m->datalen);
-		m->data[m->datalen] = '\0';
-	} else if (rc == SQLITE_DONE) {
+	status = sqlite_queue_body(&s->base, m, cause);
+	if (status == STORE_NOT_FOUND) {
 		store_set_cause(cause, "%s: queued message %lld has lost its "
 		    "data; the database is damaged", s->path, m->id);
 		status = STORE_ERROR;
-	} else
-		status = db_fail(s, rc, "cannot read a queued message", cause);
-	sqlite3_reset(st);
+	}
 	return status;
+}
+
+/* Stores m's data as the data of message id. */
+static int
+data_add(struct sqlite_store *s, long long id, const struct store_qmsg *m,
+    char **cause)
+{
+	sqlite3_stmt	*st = s->st_q[Q_ADD_DATA];
+	int		 rc;
+
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_bind_blob64(st, 2, m->data, (sqlite3_uint64)m->datalen,
+	    SQLITE_STATIC);
+	if (rc != SQLITE_OK) {
+		/* Larger than SQLite takes (SQLITE_TOOBIG). */
+		sqlite3_clear_bindings(st);
+		return db_fail(s, rc, "cannot queue the message data", cause);
+	}
+	return db_done(s, st, "cannot queue the message data", cause);
 }
 
 int
@@ -313,7 +320,7 @@ sqlite_queue_add(struct store *base, struct store_qmsg *m, char **cause)
 	long long		 id = 0;
 	bool			 own;
 	size_t			 i;
-	int			 rc, status;
+	int			 status;
 
 	if ((status = store_qmsg_check_add(s->path, m, cause)) != STORE_OK)
 		return status;
@@ -340,17 +347,7 @@ sqlite_queue_add(struct store *base, struct store_qmsg *m, char **cause)
 			goto out;
 	}
 
-	st = s->st_q[Q_ADD_DATA];
-	sqlite3_bind_int64(st, 1, id);
-	rc = sqlite3_bind_blob64(st, 2, m->data, (sqlite3_uint64)m->datalen,
-	    SQLITE_STATIC);
-	if (rc != SQLITE_OK) {
-		/* Larger than SQLite takes (SQLITE_TOOBIG). */
-		sqlite3_clear_bindings(st);
-		status = db_fail(s, rc, "cannot queue the message data", cause);
-		goto out;
-	}
-	status = db_done(s, st, "cannot queue the message data", cause);
+	status = data_add(s, id, m, cause);
 
 out:
 	status = tx_leave(s, own, status, cause);
@@ -860,3 +857,97 @@ sqlite_queue_purge(struct store *base, time_t before, size_t *n, char **cause)
 	return status;
 }
 
+
+/* NUL-terminated for callers that treat it as text. */
+int
+sqlite_queue_body(struct store *base, struct store_qmsg *m, char **cause)
+{
+	struct sqlite_store	*s = (struct sqlite_store *)base;
+	sqlite3_stmt		*st = s->st_q[Q_DATA];
+	const void		*blob;
+	int			 rc, status = STORE_NOT_FOUND;
+
+	m->data = NULL;
+	m->datalen = 0;
+	sqlite3_bind_int64(st, 1, m->id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		blob = sqlite3_column_blob(st, 0);
+		m->datalen = (size_t)sqlite3_column_bytes(st, 0);
+		m->data = xmalloc(m->datalen + 1);
+		if (m->datalen > 0)
+			memcpy(m->data, blob, m->datalen);
+		m->data[m->datalen] = '\0';
+		status = STORE_OK;
+	} else if (rc != SQLITE_DONE)
+		status = db_fail(s, rc, "cannot read a queued message", cause);
+	sqlite3_reset(st);
+	return status;
+}
+
+/*
+ * Three statements prepared for each message: a copy runs once, and its
+ * statements need not cost every connection a prepare at open.  The id is
+ * the message's: the queue's INTEGER PRIMARY KEY, without AUTOINCREMENT,
+ * gives the next message the largest id plus one.
+ */
+int
+sqlite_queue_restore(struct store *base, const struct store_qmsg *m,
+    char **cause)
+{
+	struct sqlite_store		*s = (struct sqlite_store *)base;
+	const struct store_qrcpt	*r;
+	sqlite3_stmt			*st = NULL;
+	bool				 own;
+	size_t				 i;
+	int				 status;
+
+	if ((status = store_qmsg_check_restore(s->path, m, cause)) != 0 ||
+	    (status = tx_enter(s, &own, cause)) != STORE_OK)
+		return status;
+	status = db_prepare(s, "INSERT INTO queue (id, message_id, profile, "
+	    "sender, state, attempts, held, submitted, next_attempt, updated, "
+	    "last_reply, size) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
+	    "?10, ?11, ?12)", 0, &st, cause);
+	if (status != STORE_OK)
+		goto out;
+	sqlite3_bind_int64(st, 1, m->id);
+	sqlite3_bind_text(st, 2, m->message_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, m->profile, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, m->sender, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, queue_state_name(m->state), -1,
+	    SQLITE_STATIC);
+	sqlite3_bind_int(st, 6, m->attempts);
+	sqlite3_bind_int(st, 7, m->held);
+	sqlite3_bind_int64(st, 8, (sqlite3_int64)m->submitted);
+	sqlite3_bind_int64(st, 9, (sqlite3_int64)m->next_attempt);
+	sqlite3_bind_int64(st, 10, (sqlite3_int64)m->updated);
+	bind_text_or_null(st, 11, m->last_reply);
+	sqlite3_bind_int64(st, 12, (sqlite3_int64)m->size);
+	if ((status = db_done(s, st, "cannot copy a message", cause)) != 0)
+		goto out;
+	sqlite3_finalize(st);
+	st = NULL;
+
+	status = db_prepare(s, "INSERT INTO queue_rcpt (msg, idx, addr, "
+	    "state, code, reply) VALUES (?1, ?2, ?3, ?4, ?5, ?6)", 0, &st,
+	    cause);
+	for (i = 0; status == STORE_OK && i < m->nrcpt; i++) {
+		r = &m->rcpt[i];
+		sqlite3_bind_int64(st, 1, m->id);
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)i);
+		sqlite3_bind_text(st, 3, r->addr, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, queue_rcpt_state_name(r->state), -1,
+		    SQLITE_STATIC);
+		if (r->code != 0)
+			sqlite3_bind_int(st, 5, r->code);
+		bind_text_or_null(st, 6, r->reply);
+		status = db_done(s, st, "cannot copy a recipient", cause);
+	}
+	if (status == STORE_OK && m->data != NULL)
+		status = data_add(s, m->id, m, cause);
+
+out:
+	sqlite3_finalize(st);
+	return tx_leave(s, own, status, cause);
+}

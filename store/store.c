@@ -286,3 +286,54 @@ store_queue_purge(struct store *s, time_t before, size_t *n, char **cause)
 {
 	return s->ops->queue_purge(s, before, n, cause);
 }
+
+int
+store_begin_read(struct store *s, char **cause)
+{
+	return s->ops->begin_read(s, cause);
+}
+
+int
+store_counts(struct store *s, struct store_counts *out, char **cause)
+{
+	return s->ops->counts(s, out, cause);
+}
+
+const char *
+store_shown(struct store *s)
+{
+	return s->ops->shown(s);
+}
+
+int
+store_profile_restore(struct store *s, const struct profile *p, char **cause)
+{
+	return s->ops->profile_restore(s, p, cause);
+}
+
+int
+store_settings_restore(struct store *s, const struct smtp_settings *in,
+    char **cause)
+{
+	return s->ops->settings_restore(s, in, cause);
+}
+
+int
+store_audit_restore(struct store *s, const struct store_audit *row,
+    char **cause)
+{
+	return s->ops->audit_restore(s, row, cause);
+}
+
+int
+store_queue_body(struct store *s, struct store_qmsg *m, char **cause)
+{
+	return s->ops->queue_body(s, m, cause);
+}
+
+int
+store_queue_restore(struct store *s, const struct store_qmsg *m,
+    char **cause)
+{
+	return s->ops->queue_restore(s, m, cause);
+}

@@ -280,4 +280,79 @@ int	 store_queue_wake_held(struct store *s, time_t now, char **cause);
 int	 store_queue_purge(struct store *s, time_t before, size_t *n,
 	     char **cause);
 
+/*
+ * Copying a whole store into an empty one (gwadmin copy): one snapshot of
+ * the source, what the target holds, and writes of what was read, as it
+ * was read.  The writes below add no audit row: a copy's trail is the
+ * source's.  Run them inside store_begin(), so that a failure leaves the
+ * target as it was.
+ */
+
+/*
+ * A read-only transaction: every read until store_commit() or
+ * store_rollback() sees one snapshot of the database, while other
+ * processes go on writing (SQLite: a deferred transaction, which a WAL
+ * reader holds without a lock; PostgreSQL: REPEATABLE READ, READ ONLY).
+ * Nothing may be written in it.  Not nested, not inside store_begin().
+ */
+int	 store_begin_read(struct store *s, char **cause);
+
+/* How much a store holds. */
+struct store_counts {
+	size_t	profiles;
+	size_t	settings;	/* stored settings: keys ever set */
+	size_t	audit;		/* rows of the audit trail */
+	size_t	queue;		/* queued messages, in any state */
+};
+
+/*
+ * Counts what s holds.  Inside store_begin() the counts stand until the
+ * transaction ends: no other process can change them meanwhile (SQLite:
+ * the write lock; PostgreSQL: the tables are locked against other
+ * writers, and against a second such count; readers go on).
+ */
+int	 store_counts(struct store *s, struct store_counts *out, char **cause);
+
+/*
+ * The database as messages name it: its path, or its URI without the
+ * password.  Owned by s.
+ */
+const char *store_shown(struct store *s);
+
+/*
+ * Writes p as it was read from another store: its revision kept, no audit
+ * row (the stored created and updated times, which nothing reads, are the
+ * time of this write).  STORE_ERROR if a profile of that name exists, or
+ * p has no name or no revision.
+ */
+int	 store_profile_restore(struct store *s, const struct profile *p,
+	     char **cause);
+/* Writes the settings that differ from the stored ones; no audit row. */
+int	 store_settings_restore(struct store *s, const struct smtp_settings *in,
+	     char **cause);
+/*
+ * Appends row as it is, its id included; rows added later get ids after
+ * it.  STORE_ERROR if the id is taken.
+ */
+int	 store_audit_restore(struct store *s, const struct store_audit *row,
+	     char **cause);
+
+/*
+ * Reads the body of message m->id into m->data and m->datalen
+ * (NUL-terminated, as store_queue_claim() gives it; the caller wipes it
+ * after use with explicit_bzero()), or STORE_NOT_FOUND, leaving them NULL
+ * and 0, when it has none: sent and failed messages drop theirs.
+ */
+int	 store_queue_body(struct store *s, struct store_qmsg *m, char **cause);
+/*
+ * Writes m as it was read from another store: id, message_id, profile,
+ * sender, state, attempts, held, submitted, next_attempt, updated,
+ * last_reply, size, each recipient with its state, code and reply, and the
+ * data unless NULL.  Messages queued later get ids after it.  Refused
+ * (STORE_ERROR): a sending message (its lease means nothing here: release
+ * it first), a waiting one without data, a taken id.
+ */
+int	 store_queue_restore(struct store *s, const struct store_qmsg *m,
+	     char **cause);
+
 #endif

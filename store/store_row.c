@@ -198,3 +198,61 @@ store_qmsg_check_record(const char *db, const struct store_qmsg *m,
 	}
 	return STORE_OK;
 }
+
+int
+store_profile_check_restore(const char *db, const struct profile *p,
+    char **cause)
+{
+	if (p->name == NULL || p->revision < 1) {
+		store_set_cause(cause, "%s: a profile %s cannot be copied", db,
+		    p->name == NULL ? "without a name" : "never stored");
+		return STORE_ERROR;
+	}
+	return STORE_OK;
+}
+
+int
+store_audit_check_restore(const char *db, const struct store_audit *row,
+    char **cause)
+{
+	if (row->id < 1 || row->os_user == NULL || row->program == NULL ||
+	    row->action == NULL || row->keys == NULL) {
+		store_set_cause(cause, "%s: audit row %lld is incomplete and "
+		    "cannot be copied", db, row->id);
+		return STORE_ERROR;
+	}
+	return STORE_OK;
+}
+
+int
+store_qmsg_check_restore(const char *db, const struct store_qmsg *m,
+    char **cause)
+{
+	static char		no_data[1];
+	struct store_qmsg	head = *m;
+	int			status;
+
+	if (m->id < 1) {
+		store_set_cause(cause, "%s: a queued message without an id "
+		    "cannot be copied", db);
+		return STORE_ERROR;
+	}
+	if (m->state == QUEUE_SENDING) {
+		store_set_cause(cause, "%s: message %lld is being sent; "
+		    "release it before it is copied", db, m->id);
+		return STORE_ERROR;
+	}
+	if (m->data == NULL && !queue_state_final(m->state)) {
+		store_set_cause(cause, "%s: message %lld cannot be copied: it "
+		    "is still to be sent, and the database it comes from has "
+		    "lost its data", db, m->id);
+		return STORE_ERROR;
+	}
+	/* Recipients' states as a record checks them (any owner will do). */
+	if ((status = store_qmsg_check_record(db, m, db, cause)) != STORE_OK)
+		return status;
+	/* The rest as queueing checks it; the data was seen to above. */
+	if (head.data == NULL)
+		head.data = no_data;
+	return store_qmsg_check_add(db, &head, cause);
+}

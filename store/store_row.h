@@ -55,4 +55,19 @@ int		 store_qmsg_check_record(const char *db,
 		     const struct store_qmsg *m, const char *owner,
 		     char **cause);
 
+/*
+ * What a row written as it was read (store_*_restore()) must hold: a
+ * profile a name and a revision; an audit row an id and its NOT NULL
+ * columns; a queued message an id, what store_qmsg_check_add() asks but
+ * the data, which only a waiting message must still have, and a state
+ * other than sending with valid recipient states.  STORE_OK, or
+ * STORE_ERROR with *cause.
+ */
+int		 store_profile_check_restore(const char *db,
+		     const struct profile *p, char **cause);
+int		 store_audit_check_restore(const char *db,
+		     const struct store_audit *row, char **cause);
+int		 store_qmsg_check_restore(const char *db,
+		     const struct store_qmsg *m, char **cause);
+
 #endif
