@@ -398,11 +398,21 @@ pg_drop_all(void)
 char *
 tu_db(const char *dir, const char *file)
 {
+	if (!tu_pg())
+		return xasprintf("%s/%s", dir, file);
+	return tu_pg_db();
+}
+
+char *
+tu_pg_db(void)
+{
+	const char *cluster = getenv("GWSMTP_TEST_PG");
 	struct timespec ts;
 	char *name, *admin, *sql;
 
-	if (!tu_pg())
-		return xasprintf("%s/%s", dir, file);
+	if (!tu_pg() && (cluster == NULL || *cluster == '\0'))
+		cr_skip_test("no PostgreSQL cluster ($GWSMTP_TEST_PG is not "
+		    "set: run through meson test, where PostgreSQL is built)");
 	tu_need_tool("psql");
 	/* Unique in the cluster, which a whole run of programs shares. */
 	clock_gettime(CLOCK_REALTIME, &ts);

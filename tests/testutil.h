@@ -82,6 +82,14 @@ const char *tu_jstr(yajl_val v, const char *key);
  * process exits.
  */
 char	*tu_db(const char *dir, const char *file);
+/*
+ * A new empty PostgreSQL database as tu_db() makes them, whatever the
+ * backend the test program runs on: for a test that needs both kinds at
+ * once.  Skips the test where no cluster is set up ($GWSMTP_TEST_PG unset:
+ * a build without PostgreSQL registers the program outside
+ * tests/servers/pgcluster.sh).  Caller frees.
+ */
+char	*tu_pg_db(void);
 /* Whether this test program runs on PostgreSQL. */
 bool	 tu_pg(void);
 /* Skips a test about SQLite's own files (why) when on PostgreSQL. */

@@ -1,7 +1,8 @@
 /*
  * tui/cli.c: gwadmin's command line: global options, dispatch, and the
  * subcommands that work on single profiles and the settings (list, show,
- * set, delete, settings).  Import and export are in cli_import.c.
+ * set, delete, settings).  Import and export are in cli_import.c, copy
+ * in cli_copy.c.
  *
  * Only this layer turns errors into exit codes (sysexits.h) and messages.
  * It validates nothing itself: values go through core/profile.c, so the
@@ -45,15 +46,20 @@ static const char usage_text[] =
 "  export [--include-secrets] [--output FILE] [NAME...]\n"
 "                               write profiles as JSON (stdout by default)\n"
 "  keys                         list the profile keys with their ranges\n"
+"  copy --to DB                 copy the whole database (profiles with their\n"
+"                               passwords, settings, audit trail, queue)\n"
+"                               into an empty one, SQLite or PostgreSQL\n"
 "\n"
 "Options:\n"
-"  --db PATH     the database (else $GWSMTP_DB, else\n"
-"                $XDG_DATA_HOME/gwsmtp/gwsmtp.db); before or after COMMAND\n"
+"  --db PATH     the database: an SQLite path or a postgresql:// URI (else\n"
+"                $GWSMTP_DB, else $XDG_DATA_HOME/gwsmtp/gwsmtp.db); before or\n"
+"                after COMMAND\n"
 "  --help        this text; 'gwadmin COMMAND --help' for one command\n"
 "  --version     the version\n"
 "\n"
 "Exit status: 0 done, 64 usage, 65 invalid data, 66 no such profile or file,\n"
-"69 the menu cannot start, 73 cannot create the output file, 74 I/O error,\n"
+"69 the menu cannot start, 73 cannot create the output file or copy into a\n"
+"database that is not empty, 74 I/O error,\n"
 "75 busy or changed meanwhile, 77 permissions, 78 unusable database.\n"
 "See gwadmin(1).\n";
 
@@ -119,6 +125,21 @@ cli_open_store(const char *path, struct store **out)
 	if (rc != STORE_OK)
 		return cli_store_failed(rc, cause);
 	return 0;
+}
+
+void
+cli_progress(const char *verb, const char *unit, size_t done, size_t total,
+    bool show)
+{
+	if (!show)
+		return;
+	if (done < total && done % 1000 != 0)
+		return;
+	fprintf(stderr, "\r%s: %zu of %zu %s", verb, done, total, unit);
+	if (done == total)
+		fputs("\r                                                  "
+		    "            \r", stderr);
+	fflush(stderr);
 }
 
 /* Prints name safely, for messages about names that may be invalid. */
@@ -791,6 +812,7 @@ static const struct command commands[] = {
 	{ "export", cli_export, "gwadmin export [--include-secrets] "
 	    "[--output FILE] [NAME...]" },
 	{ "keys", cmd_keys, "gwadmin keys" },
+	{ "copy", cli_copy, "gwadmin copy --to DB" },
 };
 
 int

@@ -1,11 +1,13 @@
 /*
  * tui/cli.h: gwadmin's scripting subcommands (list, show, set, delete,
- * settings, import, export).  No curses here: these run without a terminal.
+ * settings, import, export, copy).  No curses here: these run without a
+ * terminal.
  */
 #ifndef GWSMTP_TUI_CLI_H
 #define GWSMTP_TUI_CLI_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 struct store;
 
@@ -28,7 +30,16 @@ void	 cli_print_diags(const struct diag_list *list, const char *source,
 /* The exit code for a store status, printing cause (then freed). */
 int	 cli_store_failed(int status, char *cause);
 
+/*
+ * Progress on standard error when show (a terminal, a long job):
+ * "\rVERB: DONE of TOTAL UNIT" every 1000 and at the end, where the line
+ * is cleared again.
+ */
+void	 cli_progress(const char *verb, const char *unit, size_t done,
+	     size_t total, bool show);
+
 int	 cli_import(const char *db, int argc, char **argv);
 int	 cli_export(const char *db, int argc, char **argv);
+int	 cli_copy(const char *db, int argc, char **argv);
 
 #endif

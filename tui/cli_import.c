@@ -122,20 +122,6 @@ struct import_counts {
 	size_t	deleted;
 };
 
-static void
-progress(size_t done, size_t total, bool show)
-{
-	if (!show)
-		return;
-	if (done < total && done % 1000 != 0)
-		return;
-	fprintf(stderr, "\rimporting: %zu of %zu profiles", done, total);
-	if (done == total)
-		fputs("\r                                                  \r",
-		    stderr);
-	fflush(stderr);
-}
-
 /*
  * The checks that need the store, made whether or not the file had errors
  * of its own.  A password the file leaves out is the stored profile's: it is
@@ -233,7 +219,7 @@ apply(struct store *s, struct profile_file *f, bool replace,
 			c->updated++;
 		else
 			c->unchanged++;
-		progress(i + 1, f->n, show);
+		cli_progress("importing", "profiles", i + 1, f->n, show);
 	}
 	if (replace) {
 		struct profile **stored = NULL;
