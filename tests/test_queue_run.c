@@ -1153,12 +1153,6 @@ wait_held(long long id)
 static void
 run_until_final(long long id, struct summary *sum, const char **err)
 {
-	{
-		yajl_val q0 = queue_json(NULL), e0 = entry(q0, id);
-		if (is_state(e0, "sent") || is_state(e0, "failed"))
-			fprintf(stderr, "DEBUG in-run final for %lld\n", id);
-		queue_free(q0);
-	}
 	for (int runs = 0; runs < 16; runs++) {
 		yajl_val q = queue_json(NULL), e = entry(q, id);
 		struct summary more;
