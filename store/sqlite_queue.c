@@ -8,7 +8,9 @@
  * The store never reads the clock for the queue: callers pass the time, so
  * that the engine and the tests decide what "now" is.
  *
- * It does not decide queue states (core/queue.h does); transactions and
+ * It does not decide queue states (core/queue.h does): a release or a
+ * hold reads the rows it gives back and writes, by id, the state core
+ * decided for each (store/store_row.h's store_qbacks).  Transactions and
  * SQLite's errors are store/sqlite_db.c's.
  */
 #include "store/sqlite_int.h"
@@ -34,7 +36,6 @@
 			"size"
 #define Q_WAITING	"state IN ('queued', 'deferred')"
 #define Q_FINAL		"state IN ('sent', 'failed')"
-#define Q_RELEASED	"CASE attempts WHEN 0 THEN 'queued' ELSE 'deferred' END"
 
 /* The columns of Q_COLUMNS, in order. */
 enum {
@@ -67,11 +68,12 @@ enum qstmt {
 	Q_RECORD,
 	Q_RECORD_RCPT,
 	Q_DROP_DATA,
-	Q_RELEASE,
+	Q_OWNED,
+	Q_GIVE_BACK,
 	Q_RENEW,
 	Q_OWNERS,
+	Q_HOLDABLE,
 	Q_HOLD,
-	Q_HOLD_LEASED,
 	Q_WAKE,
 	Q_PURGE_RCPT,
 	Q_PURGE_DATA,
@@ -132,20 +134,28 @@ static const char *const qsql[Q_COUNT] = {
 	[Q_RECORD_RCPT] = "UPDATE queue_rcpt SET state = ?3, code = ?4, "
 	    "reply = ?5 WHERE msg = ?1 AND idx = ?2",
 	[Q_DROP_DATA] = "DELETE FROM queue_data WHERE msg = ?1",
-	[Q_RELEASE] = "UPDATE queue SET state = " Q_RELEASED ", "
-	    "lease_owner = NULL, lease_until = NULL "
+	/*
+	 * Giving back without an attempt: the rows are read, core decides
+	 * each one's state (store_qbacks_release()), and each is written by
+	 * id, all in one write transaction.
+	 */
+	[Q_OWNED] = "SELECT id, attempts FROM queue "
 	    "WHERE state = 'sending' AND lease_owner = ?1",
+	[Q_GIVE_BACK] = "UPDATE queue SET state = ?2, lease_owner = NULL, "
+	    "lease_until = NULL WHERE id = ?1",
 	[Q_RENEW] = "UPDATE queue SET lease_until = ?2 "
 	    "WHERE state = 'sending' AND lease_owner = ?1",
 	[Q_OWNERS] = "SELECT DISTINCT lease_owner FROM queue "
 	    "WHERE state = 'sending' AND lease_owner IS NOT NULL",
-	[Q_HOLD] = "UPDATE queue SET held = 1, last_reply = ?2, "
-	    "next_attempt = ?4, updated = ?3 "
-	    "WHERE profile = ?1 AND " Q_WAITING " AND next_attempt <= ?3",
-	[Q_HOLD_LEASED] = "UPDATE queue SET state = " Q_RELEASED ", "
-	    "lease_owner = NULL, lease_until = NULL, held = 1, "
-	    "last_reply = ?2, next_attempt = ?4, updated = ?3 "
-	    "WHERE profile = ?1 AND state = 'sending' AND lease_until <= ?3",
+	/* The same for a hold (store_qbacks_hold()): two halves, as Q_DUE. */
+	[Q_HOLDABLE] = "SELECT id, attempts FROM queue WHERE profile = ?1 AND "
+	    Q_WAITING " AND next_attempt <= ?2 "
+	    "UNION ALL "
+	    "SELECT id, attempts FROM queue WHERE profile = ?1 AND "
+	    "state = 'sending' AND lease_until <= ?2",
+	[Q_HOLD] = "UPDATE queue SET state = ?2, held = ?3, next_attempt = ?4, "
+	    "last_reply = ?5, updated = ?6, lease_owner = NULL, "
+	    "lease_until = NULL WHERE id = ?1",
 	[Q_WAKE] = "UPDATE queue SET held = 0, "
 	    "next_attempt = min(next_attempt, ?1), updated = ?1 "
 	    "WHERE held = 1 AND " Q_WAITING,
@@ -686,16 +696,74 @@ queue_by_owner(struct sqlite_store *s, enum qstmt q, const char *owner,
 	return status;
 }
 
+/* Adds the rows (id, attempts) a bound statement selects to l. */
+static int
+qbacks_read(struct sqlite_store *s, sqlite3_stmt *st, struct store_qbacks *l,
+    const char *what, char **cause)
+{
+	int	rc, status = STORE_OK;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		store_qbacks_add(l, sqlite3_column_int64(st, 0),
+		    sqlite3_column_int(st, 1));
+	if (rc != SQLITE_DONE)
+		status = db_fail(s, rc, what, cause);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return status;
+}
+
+/*
+ * Gives back owner's messages in the caller's write transaction, so that
+ * the rows read are the rows written; adds how many to *n.
+ */
+static int
+give_back(struct sqlite_store *s, const char *owner, size_t *n, char **cause)
+{
+	static const char	 what[] = "cannot release queued messages";
+	struct store_qbacks	 l = { 0 };
+	sqlite3_stmt		*st = s->st_q[Q_OWNED];
+	size_t			 i;
+	int			 status;
+
+	sqlite3_bind_text(st, 1, owner, -1, SQLITE_STATIC);
+	status = qbacks_read(s, st, &l, what, cause);
+	store_qbacks_release(&l);
+	st = s->st_q[Q_GIVE_BACK];
+	for (i = 0; status == STORE_OK && i < l.n; i++) {
+		sqlite3_bind_int64(st, 1, l.v[i].id);
+		sqlite3_bind_text(st, 2, queue_state_name(l.v[i].state), -1,
+		    SQLITE_STATIC);
+		if ((status = db_done(s, st, what, cause)) == STORE_OK)
+			*n += (size_t)sqlite3_changes(s->db);
+	}
+	store_qbacks_free(&l);
+	return status;
+}
+
 int
 sqlite_queue_release(struct store *base, const char *owner, size_t *n,
     char **cause)
 {
 	struct sqlite_store	*s = (struct sqlite_store *)base;
+	size_t			 released = 0;
+	bool			 own;
+	int			 status;
 
 	if (n != NULL)
 		*n = 0;
-	return queue_by_owner(s, Q_RELEASE, owner, NULL, n,
-	    "cannot release queued messages", cause);
+	if (owner == NULL) {
+		store_set_cause(cause, "%s: cannot release queued messages: no "
+		    "owner given", s->path);
+		return STORE_ERROR;
+	}
+	if ((status = tx_enter(s, &own, cause)) != STORE_OK)
+		return status;
+	status = give_back(s, owner, &released, cause);
+	status = tx_leave(s, own, status, cause);
+	if (status == STORE_OK && n != NULL)
+		*n = released;
+	return status;
 }
 
 int
@@ -751,16 +819,9 @@ sqlite_queue_recover(struct store *base,
 		goto done;
 	if ((status = tx_enter(s, &own, cause)) != STORE_OK)
 		goto done;
-	st = s->st_q[Q_RELEASE];
-	for (i = 0; i < len; i++) {
-		if (owners[i] == NULL)
-			continue;
-		sqlite3_bind_text(st, 1, owners[i], -1, SQLITE_STATIC);
-		status = db_done(s, st, "cannot release queued messages",
-		    cause);
-		if (status != STORE_OK)
-			break;
-		freed += (size_t)sqlite3_changes(s->db);
+	for (i = 0; status == STORE_OK && i < len; i++) {
+		if (owners[i] != NULL)
+			status = give_back(s, owners[i], &freed, cause);
 	}
 	status = tx_leave(s, own, status, cause);
 	if (status == STORE_OK && n != NULL)
@@ -777,8 +838,9 @@ int
 sqlite_queue_hold(struct store *base, const char *profile, const char *reason,
     time_t now, time_t until, size_t *n, char **cause)
 {
+	static const char	 what[] = "cannot hold queued messages";
 	struct sqlite_store	*s = (struct sqlite_store *)base;
-	static const enum qstmt	 q[] = { Q_HOLD, Q_HOLD_LEASED };
+	struct store_qbacks	 l = { 0 };
 	sqlite3_stmt		*st;
 	size_t			 held = 0, i;
 	bool			 own;
@@ -796,17 +858,24 @@ sqlite_queue_hold(struct store *base, const char *profile, const char *reason,
 	 * Messages under a lease that ended are due too: left out, they
 	 * would stay due and the engine would find them again at once.
 	 */
-	for (i = 0; i < nitems(q); i++) {
-		st = s->st_q[q[i]];
-		sqlite3_bind_text(st, 1, profile, -1, SQLITE_STATIC);
-		bind_text_or_null(st, 2, reason);
-		sqlite3_bind_int64(st, 3, (sqlite3_int64)now);
-		sqlite3_bind_int64(st, 4, (sqlite3_int64)until);
-		status = db_done(s, st, "cannot hold queued messages", cause);
-		if (status != STORE_OK)
-			break;
-		held += (size_t)sqlite3_changes(s->db);
+	st = s->st_q[Q_HOLDABLE];
+	sqlite3_bind_text(st, 1, profile, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)now);
+	status = qbacks_read(s, st, &l, what, cause);
+	store_qbacks_hold(&l, until);
+	st = s->st_q[Q_HOLD];
+	for (i = 0; status == STORE_OK && i < l.n; i++) {
+		sqlite3_bind_int64(st, 1, l.v[i].id);
+		sqlite3_bind_text(st, 2, queue_state_name(l.v[i].state), -1,
+		    SQLITE_STATIC);
+		sqlite3_bind_int(st, 3, l.v[i].held);
+		sqlite3_bind_int64(st, 4, (sqlite3_int64)l.v[i].next_attempt);
+		bind_text_or_null(st, 5, reason);
+		sqlite3_bind_int64(st, 6, (sqlite3_int64)now);
+		if ((status = db_done(s, st, what, cause)) == STORE_OK)
+			held += (size_t)sqlite3_changes(s->db);
 	}
+	store_qbacks_free(&l);
 	status = tx_leave(s, own, status, cause);
 	if (status == STORE_OK && n != NULL)
 		*n = held;
@@ -856,7 +925,6 @@ sqlite_queue_purge(struct store *base, time_t before, size_t *n, char **cause)
 		*n = purged;
 	return status;
 }
-
 
 /* NUL-terminated for callers that treat it as text. */
 int

@@ -1,6 +1,8 @@
 /*
- * store/store_row.c: rows to profiles and audit keys, the same for every
- * backend (store/store_row.h).  No SQL and no database library here.
+ * store/store_row.c: rows to profiles and audit keys, the checks of a
+ * queued message, and core/queue.c's rule applied to the messages a
+ * backend gives back, the same for every backend (store/store_row.h).  No
+ * SQL and no database library here; the queue's rules are core's.
  */
 #include "store/store_row.h"
 
@@ -197,6 +199,49 @@ store_qmsg_check_record(const char *db, const struct store_qmsg *m,
 		}
 	}
 	return STORE_OK;
+}
+
+void
+store_qbacks_add(struct store_qbacks *l, long long id, int attempts)
+{
+	if (l->n == l->cap) {
+		l->cap = l->cap ? 2 * l->cap : 16;
+		l->v = xreallocarray(l->v, l->cap, sizeof *l->v);
+	}
+	memset(&l->v[l->n], 0, sizeof l->v[l->n]);
+	l->v[l->n].id = id;
+	l->v[l->n].attempts = attempts;
+	l->n++;
+}
+
+void
+store_qbacks_release(struct store_qbacks *l)
+{
+	size_t	i;
+
+	for (i = 0; i < l->n; i++)
+		l->v[i].state = queue_released(l->v[i].attempts);
+}
+
+void
+store_qbacks_hold(struct store_qbacks *l, time_t until)
+{
+	struct queue_held	h;
+	size_t			i;
+
+	for (i = 0; i < l->n; i++) {
+		queue_hold(l->v[i].attempts, until, &h);
+		l->v[i].state = h.state;
+		l->v[i].held = h.held;
+		l->v[i].next_attempt = h.next_attempt;
+	}
+}
+
+void
+store_qbacks_free(struct store_qbacks *l)
+{
+	free(l->v);
+	memset(l, 0, sizeof *l);
 }
 
 int

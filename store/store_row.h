@@ -1,7 +1,9 @@
 /*
  * store/store_row.h: what every backend does with its rows that is not
- * SQL, so that it is done once: a profile from its columns' text, and the
- * audit trail's list of changed keys.  Private to store/.
+ * SQL, so that it is done once: a profile from its columns' text, the
+ * audit trail's list of changed keys, the checks of a queued message, and
+ * what core/queue.c decides for messages given back without an attempt.
+ * Private to store/.
  */
 #ifndef GWSMTP_STORE_STORE_ROW_H
 #define GWSMTP_STORE_STORE_ROW_H
@@ -54,6 +56,38 @@ int		 store_qmsg_check_add(const char *db,
 int		 store_qmsg_check_record(const char *db,
 		     const struct store_qmsg *m, const char *owner,
 		     char **cause);
+
+/*
+ * Messages given back without an attempt: store_queue_release() (and so
+ * store_queue_recover()) and store_queue_hold().  A backend reads the rows
+ * concerned, their ids and attempts, with its own SQL; store_qbacks_release()
+ * or store_qbacks_hold() has core/queue.c decide each one; the backend
+ * writes back by id what was decided.  The backend stores, core decides.
+ */
+struct store_qback {
+	long long		 id;
+	int			 attempts;	/* as read: the decision rests
+						   on it */
+	enum queue_state	 state;		/* decided */
+	bool			 held;		/* decided, by a hold only */
+	time_t			 next_attempt;	/* decided, by a hold only */
+};
+
+/* A list of them, v[0..n); zero it before the first add. */
+struct store_qbacks {
+	struct store_qback	*v;
+	size_t			 n;
+	size_t			 cap;
+};
+
+void		 store_qbacks_add(struct store_qbacks *l, long long id,
+		     int attempts);
+/* Each given back as released (queue_released()): only the state changes. */
+void		 store_qbacks_release(struct store_qbacks *l);
+/* Each held until until (queue_hold()): state, held and next_attempt. */
+void		 store_qbacks_hold(struct store_qbacks *l, time_t until);
+/* Frees the list and zeroes it. */
+void		 store_qbacks_free(struct store_qbacks *l);
 
 /*
  * What a row written as it was read (store_*_restore()) must hold: a
