@@ -14,9 +14,11 @@
  * messages, one for all their recipients and one for all their data;
  * queueing a message, recording an outcome and the rest are one statement
  * each (CTEs write the message, its recipients and its data together),
- * and the hot ones are prepared once per connection.  As in SQLite, the
- * store never reads the clock for the queue (callers pass now), and
- * queue changes are not audited.
+ * and the hot ones are prepared once per connection.  A release and a
+ * hold are two: the rows they give back are read, core decides each
+ * one's state, and one UPDATE from unnest() writes them back by id.  As
+ * in SQLite, the store never reads the clock for the queue (callers pass
+ * now), and queue changes are not audited.
  *
  * It decides no queue state (core/queue.h does), and it checks no process
  * across hosts (see pg_queue_recover()).
@@ -39,8 +41,6 @@
 #define Q_NCOLUMNS	13
 #define Q_WAITING	"state IN ('queued', 'deferred')"
 #define Q_LAPSED	"state = 'sending' AND lease_until <= $4"
-/* The release rule, as in SQLite: queued if never tried, else deferred. */
-#define Q_RELEASED	"CASE attempts WHEN 0 THEN 'queued' ELSE 'deferred' END"
 
 /* PostgreSQL's type OID of bytea (catalog/pg_type.h is server-side). */
 #define BYTEAOID	17
@@ -628,14 +628,120 @@ by_owner(struct pg_store *s, const char *sql, const char *owner,
 	return q_change(s, sql, arg != NULL ? 2 : 1, params, n, what, cause);
 }
 
+/* The columns of the messages given back, as qback_array() writes them. */
+enum qback_col {
+	QB_ID,
+	QB_ATTEMPTS,
+	QB_STATE,
+	QB_HELD,
+	QB_NEXT_ATTEMPT
+};
+
+/* An array literal of column col of l's messages, in order.  Caller frees. */
+static char *
+qback_array(const struct store_qbacks *l, enum qback_col col)
+{
+	/* An item is at most 20 characters (a bigint), a comma before it. */
+	size_t	 size = l->n * 24 + 3, len = 1, i;
+	char	*out = xmalloc(size);
+
+	out[0] = '{';
+	for (i = 0; i < l->n; i++) {
+		if (i > 0)
+			out[len++] = ',';
+		switch (col) {
+		case QB_ID:
+			len += (size_t)snprintf(out + len, size - len, "%lld",
+			    l->v[i].id);
+			break;
+		case QB_ATTEMPTS:
+			len += (size_t)snprintf(out + len, size - len, "%d",
+			    l->v[i].attempts);
+			break;
+		case QB_STATE:
+			len += (size_t)snprintf(out + len, size - len, "%s",
+			    queue_state_name(l->v[i].state));
+			break;
+		case QB_HELD:
+			out[len++] = l->v[i].held ? 't' : 'f';
+			break;
+		case QB_NEXT_ATTEMPT:
+			len += (size_t)snprintf(out + len, size - len, "%lld",
+			    (long long)l->v[i].next_attempt);
+			break;
+		}
+	}
+	out[len++] = '}';
+	out[len] = '\0';
+	return out;
+}
+
+/* Adds the rows (id, attempts) sql selects to l. */
+static int
+qbacks_read(struct pg_store *s, const char *sql, int nparams,
+    const char *const *params, struct store_qbacks *l, const char *what,
+    char **cause)
+{
+	PGresult	*r;
+	int		 i, status;
+
+	if ((status = pg_tx_usable(s, cause)) != STORE_OK ||
+	    (status = pg_run(s, sql, nparams, params, &r, what, cause)) != 0)
+		return status;
+	for (i = 0; i < PQntuples(r); i++)
+		store_qbacks_add(l, value_number(r, i, 0),
+		    (int)value_number(r, i, 1));
+	PQclear(r);
+	return STORE_OK;
+}
+
+/*
+ * Messages are given back in two statements, outside any transaction of
+ * their own: the rows are read, core decides (store_qbacks_release() or
+ * store_qbacks_hold()), and one UPDATE writes the decisions by id.  A row
+ * may change in between (another engine claims it, its owner records it),
+ * so the UPDATE asks again what the read asked, and that the attempts are
+ * still those the decision rests on: a row that changed is left as it is,
+ * and not counted.
+ */
 int
 pg_queue_release(struct store *base, const char *owner, size_t *n,
     char **cause)
 {
-	return by_owner(pg_of(base), "UPDATE queue SET state = " Q_RELEASED
-	    ", lease_owner = NULL, lease_until = NULL, claim = NULL "
-	    "WHERE state = 'sending' AND lease_owner = $1", owner, NULL, n,
-	    "cannot release queued messages", cause);
+	static const char	 what[] = "cannot release queued messages";
+	struct pg_store		*s = pg_of(base);
+	struct store_qbacks	 l = { 0 };
+	const char		*params[4];
+	char			*arrays[3] = { NULL, NULL, NULL };
+	int			 i, status;
+
+	if (n != NULL)
+		*n = 0;
+	if (owner == NULL) {
+		store_set_cause(cause, "%s: %s: no owner given", s->shown, what);
+		return STORE_ERROR;
+	}
+	params[0] = owner;
+	status = qbacks_read(s, "SELECT id, attempts FROM queue WHERE "
+	    "state = 'sending' AND lease_owner = $1", 1, params, &l, what,
+	    cause);
+	if (status != STORE_OK || l.n == 0)
+		goto out;
+	store_qbacks_release(&l);
+	for (i = 0; i < 3; i++)
+		params[1 + i] = arrays[i] = qback_array(&l, (enum qback_col)i);
+	status = q_change(s, "UPDATE queue q SET state = u.state, "
+	    "lease_owner = NULL, lease_until = NULL, claim = NULL "
+	    "FROM unnest($2::bigint[], $3::int[], $4::text[]) "
+	    "AS u(id, attempts, state) "
+	    "WHERE q.id = u.id AND q.attempts = u.attempts AND "
+	    "q.state = 'sending' AND q.lease_owner = $1", 4, params, n, what,
+	    cause);
+out:
+	for (i = 0; i < 3; i++)
+		free(arrays[i]);
+	store_qbacks_free(&l);
+	return status;
 }
 
 int
@@ -693,9 +799,12 @@ int
 pg_queue_hold(struct store *base, const char *profile, const char *reason,
     time_t now, time_t until, size_t *n, char **cause)
 {
-	struct pg_store	*s = pg_of(base);
-	const char	*params[4];
-	char		 b1[24], b2[24];
+	static const char	 what[] = "cannot hold queued messages";
+	struct pg_store		*s = pg_of(base);
+	struct store_qbacks	 l = { 0 };
+	const char		*params[8];
+	char			 buf[24], *arrays[5] = { NULL };
+	int			 i, status;
 
 	if (n != NULL)
 		*n = 0;
@@ -704,20 +813,37 @@ pg_queue_hold(struct store *base, const char *profile, const char *reason,
 		return STORE_ERROR;
 	}
 	params[0] = profile;
-	params[1] = reason;
-	params[2] = pg_num(b1, (long long)now);
-	params[3] = pg_num(b2, (long long)until);
+	params[1] = pg_num(buf, (long long)now);
 	/*
 	 * Messages under a lease that ended are due too: left out, they
 	 * would stay due and the engine would find them again at once.
 	 */
-	return q_change(s, "UPDATE queue SET held = true, last_reply = $2, "
-	    "next_attempt = $4, updated = $3, state = CASE state WHEN "
-	    "'sending' THEN " Q_RELEASED " ELSE state END, "
-	    "lease_owner = NULL, lease_until = NULL, claim = NULL "
-	    "WHERE profile = $1 AND ((" Q_WAITING " AND next_attempt <= $3) "
-	    "OR (state = 'sending' AND lease_until <= $3))", 4, params, n,
-	    "cannot hold queued messages", cause);
+	status = qbacks_read(s, "SELECT id, attempts FROM queue WHERE "
+	    "profile = $1 AND ((" Q_WAITING " AND next_attempt <= $2) OR "
+	    "(state = 'sending' AND lease_until <= $2))", 2, params, &l, what,
+	    cause);
+	if (status != STORE_OK || l.n == 0)
+		goto out;
+	store_qbacks_hold(&l, until);
+	params[1] = reason;
+	params[2] = buf;
+	for (i = 0; i < 5; i++)
+		params[3 + i] = arrays[i] = qback_array(&l, (enum qback_col)i);
+	status = q_change(s, "UPDATE queue q SET state = u.state, "
+	    "held = u.held, next_attempt = u.next_attempt, last_reply = $2, "
+	    "updated = $3, lease_owner = NULL, lease_until = NULL, "
+	    "claim = NULL FROM unnest($4::bigint[], $5::int[], $6::text[], "
+	    "$7::boolean[], $8::bigint[]) "
+	    "AS u(id, attempts, state, held, next_attempt) "
+	    "WHERE q.id = u.id AND q.attempts = u.attempts AND "
+	    "q.profile = $1 AND ((q.state IN ('queued', 'deferred') AND "
+	    "q.next_attempt <= $3) OR (q.state = 'sending' AND "
+	    "q.lease_until <= $3))", 8, params, n, what, cause);
+out:
+	for (i = 0; i < 5; i++)
+		free(arrays[i]);
+	store_qbacks_free(&l);
+	return status;
 }
 
 int
