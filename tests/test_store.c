@@ -2261,6 +2261,233 @@ Test(queue, hold_and_wake_held)
 	store_close(s);
 }
 
+Test(queue, release_and_hold_give_back_each_message_by_its_attempts)
+{
+	enum { N = 40 };	/* more than one batch of anything */
+	struct store		*s = open_ok(db);
+	struct store_qmsg	 g;
+	long long		 id[N];
+	size_t			 n = 0;
+	char			*cause = NULL;
+	int			 i;
+
+	for (i = 0; i < N; i++)
+		id[i] = enqueue(s, "relay", 100);
+	claim_ids(s, "relay", "engine-a", 100, 150, N, id, N);
+	/* Claimed again after earlier attempts: every other one. */
+	sql_exec("UPDATE queue SET attempts = 3 WHERE id % 2 = 0");
+
+	cr_assert_eq(store_queue_release(s, "engine-a", &n, &cause), STORE_OK,
+	    "%s", cause ? cause : "");
+	cr_assert_eq(n, N);
+	for (i = 0; i < N; i++) {
+		qget(s, id[i], &g);
+		cr_assert_eq(g.state, id[i] % 2 == 0 ? QUEUE_DEFERRED :
+		    QUEUE_QUEUED, "message %lld with %d attempts released as "
+		    "%s", id[i], g.attempts, queue_state_name(g.state));
+		cr_assert_eq(g.attempts, id[i] % 2 == 0 ? 3 : 0);
+		cr_assert_not(g.held);
+		store_qmsg_clear(&g);
+	}
+
+	/* Claimed by B, whose leases end at 150: held at 200, all of them. */
+	claim_ids(s, "relay", "engine-b", 100, 150, N, id, N);
+	cr_assert_eq(store_queue_hold(s, "relay", "inactive", 200, 900, &n,
+	    &cause), STORE_OK, "%s", cause ? cause : "");
+	cr_assert_eq(n, N);
+	for (i = 0; i < N; i++) {
+		qget(s, id[i], &g);
+		cr_assert_eq(g.state, id[i] % 2 == 0 ? QUEUE_DEFERRED :
+		    QUEUE_QUEUED, "message %lld with %d attempts held as %s",
+		    id[i], g.attempts, queue_state_name(g.state));
+		cr_assert(g.held);
+		cr_assert_eq(g.next_attempt, 900);
+		cr_assert_eq(g.updated, 200);
+		cr_assert_str_eq(g.last_reply, "inactive");
+		store_qmsg_clear(&g);
+	}
+	cr_assert_eq(sql_int("SELECT count(*) FROM queue WHERE "
+	    "lease_owner IS NOT NULL OR lease_until IS NOT NULL"), 0,
+	    "no lease is left behind");
+	store_close(s);
+}
+
+Test(queue, release_and_hold_roll_back_with_the_transaction)
+{
+	struct store		*s = open_ok(db);
+	struct store_qmsg	 g;
+	size_t			 n = 0;
+	char			*cause = NULL;
+	long long		 a, b;
+
+	a = enqueue(s, "relay", 100);
+	b = enqueue(s, "relay", 100);
+	claim_ids(s, "relay", "engine-a", 100, 1000, 1, (long long[]){ a }, 1);
+	cr_assert_eq(store_begin(s, &cause), STORE_OK);
+	cr_assert_eq(store_queue_release(s, "engine-a", &n, &cause), STORE_OK);
+	cr_assert_eq(n, 1);
+	cr_assert_eq(store_queue_hold(s, "relay", "inactive", 100, 700, &n,
+	    &cause), STORE_OK);
+	cr_assert_eq(n, 2, "the one released and the queued one");
+	store_rollback(s);
+	cr_assert_eq(state_of(s, a), QUEUE_SENDING, "still A's");
+	cr_assert_eq(sql_int(tu_fmt("SELECT count(*) FROM queue WHERE id = "
+	    "%lld AND lease_owner = 'engine-a' AND lease_until = 1000", a)), 1);
+	qget(s, b, &g);
+	cr_assert_eq(g.state, QUEUE_QUEUED);
+	cr_assert_not(g.held, "nothing held");
+	cr_assert_eq(g.next_attempt, 100);
+	store_qmsg_clear(&g);
+	store_close(s);
+}
+
+/*
+ * PostgreSQL gives back in two statements, a read and a write, outside any
+ * transaction of its own.  Runs give() in a child process while other's
+ * open transaction has changed rows it will read; commits other once the
+ * child's write waits for those rows.  Returns how many give() gave back.
+ */
+static size_t
+give_back_racing(struct store *other,
+    int (*give)(struct store *s, size_t *n, char **cause))
+{
+	long long	 t0;
+	pid_t		 pid;
+	int		 status;
+	char		*cause = NULL;
+
+	pid = fork();
+	cr_assert_neq(pid, -1);
+	if (pid == 0) {
+		struct store	*c = NULL;
+		size_t		 n = 0;
+		char		*why = NULL;
+
+		if (store_open(db, "racer", &c, &why) != STORE_OK ||
+		    give(c, &n, &why) != STORE_OK) {
+			fprintf(stderr, "child: %s\n", why ? why : "");
+			_exit(100);
+		}
+		store_close(c);
+		_exit(n < 100 ? (int)n : 99);
+	}
+	/* Within the child's lock timeout (5 s), or the child fails. */
+	t0 = tu_now_ms();
+	while (sql_int("SELECT count(*) FROM pg_stat_activity WHERE "
+	    "datname = current_database() AND wait_event_type = 'Lock'") == 0) {
+		cr_assert_lt(tu_now_ms() - t0, 4000, "the child never waited "
+		    "for the rows the other transaction changed");
+		usleep(10000);
+	}
+	cr_assert_eq(store_commit(other, &cause), STORE_OK, "%s",
+	    cause ? cause : "");
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) < 100,
+	    "the child failed (%d)", status);
+	return (size_t)WEXITSTATUS(status);
+}
+
+/* The two handles of a give_back_racing() test, on PostgreSQL only. */
+static void
+racing_open(struct store **s, struct store **other)
+{
+	if (!tu_pg())
+		cr_skip_test("PostgreSQL only: SQLite reads and writes in one "
+		    "write transaction, so nothing changes in between");
+	*s = open_ok(db);
+	*other = open_ok(db);
+}
+
+static int
+hold_relay_at_200(struct store *s, size_t *n, char **cause)
+{
+	return store_queue_hold(s, "relay", "inactive", 200, 900, n, cause);
+}
+
+static int
+release_engine_a(struct store *s, size_t *n, char **cause)
+{
+	return store_queue_release(s, "engine-a", n, cause);
+}
+
+Test(queue, hold_leaves_what_changed_since_it_read)
+{
+	struct store		*s, *other;
+	struct store_qmsg	*v = NULL, g;
+	char			*cause = NULL;
+	long long		 lapsed, tried, untouched;
+
+	racing_open(&s, &other);
+	lapsed = enqueue(s, "relay", 100);
+	tried = enqueue(s, "relay", 100);
+	untouched = enqueue(s, "relay", 100);
+	claim_ids(s, "relay", "engine-b", 100, 150, 1,
+	    (long long[]){ lapsed }, 1);
+
+	/* Before the hold reads: C takes the lapsed one, D tries another. */
+	cr_assert_eq(store_begin(other, &cause), STORE_OK);
+	claim_ids(other, "relay", "engine-c", 200, 1000, 1,
+	    (long long[]){ lapsed }, 1);
+	cr_assert_eq(claim(other, "relay", "engine-d", 200, 1000, 1, &v), 1);
+	cr_assert_eq(v[0].id, tried);
+	decide_deferred(&v[0], 150);
+	cr_assert_eq(record(other, &v[0], "engine-d", 200), STORE_OK);
+	store_qmsg_free_array(v, 1);
+
+	cr_assert_eq(give_back_racing(other, hold_relay_at_200), 1,
+	    "only the untouched one");
+	qget(s, lapsed, &g);
+	cr_assert_eq(g.state, QUEUE_SENDING, "C's live lease is C's");
+	cr_assert_not(g.held);
+	store_qmsg_clear(&g);
+	cr_assert_eq(sql_int(tu_fmt("SELECT count(*) FROM queue WHERE id = "
+	    "%lld AND lease_owner = 'engine-c'", lapsed)), 1);
+	qget(s, tried, &g);
+	cr_assert_eq(g.state, QUEUE_DEFERRED, "not queued: it was tried");
+	cr_assert_eq(g.attempts, 1);
+	cr_assert_not(g.held, "decided for 0 attempts, so not written");
+	store_qmsg_clear(&g);
+	qget(s, untouched, &g);
+	cr_assert(g.held);
+	cr_assert_eq(g.state, QUEUE_QUEUED);
+	cr_assert_eq(g.next_attempt, 900);
+	store_qmsg_clear(&g);
+	store_close(other);
+	store_close(s);
+}
+
+Test(queue, release_leaves_what_changed_since_it_read)
+{
+	struct store		*s, *other;
+	struct store_qmsg	*v = NULL, g;
+	char			*cause = NULL;
+	long long		 a1, a2;
+
+	racing_open(&s, &other);
+	a1 = enqueue(s, "relay", 100);
+	a2 = enqueue(s, "relay", 100);
+	cr_assert_eq(claim(s, "relay", "engine-a", 100, 1000, 2, &v), 2);
+	cr_assert_eq(v[0].id, a1);
+
+	/* Before the release reads: A1 is tried, then claimed again. */
+	cr_assert_eq(store_begin(other, &cause), STORE_OK);
+	decide_deferred(&v[0], 150);
+	cr_assert_eq(record(other, &v[0], "engine-a", 200), STORE_OK);
+	store_qmsg_free_array(v, 2);
+	claim_ids(other, "relay", "engine-a", 200, 1000, 1,
+	    (long long[]){ a1 }, 1);
+
+	cr_assert_eq(give_back_racing(other, release_engine_a), 1,
+	    "only the untouched one");
+	qget(s, a1, &g);
+	cr_assert_eq(g.attempts, 1);
+	cr_assert_neq(g.state, QUEUE_QUEUED, "tried once: never queued again");
+	store_qmsg_clear(&g);
+	cr_assert_eq(state_of(s, a2), QUEUE_QUEUED);
+	store_close(other);
+	store_close(s);
+}
+
 Test(queue, purge_deletes_old_final_messages)
 {
 	struct store		*s = open_ok(db);
