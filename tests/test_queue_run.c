@@ -2301,12 +2301,14 @@ realtime_ns(void)
  * PostgreSQL, of one host on SQLite), are killed with kill -9 at random
  * moments and replaced, and the configuration changes under them: nothing
  * is lost; a message is received twice only if the server had taken it
- * before a kill; what is submitted after the change goes to the new
- * server only, whichever engine sends it.
+ * before a kill (or took it, from what a killed engine had already
+ * written, just after); what is submitted after the change goes to the
+ * new server only, whichever engine sends it.
  */
 Test(queue_run, three_daemons_kill_9_and_a_live_change)
 {
 	enum { N = 2000, AFTER = 200, ENGINES = 3, KILLS = 10, GROUP = 64 };
+	const long long KILL_GRACE_NS = 5000000000LL;
 	struct server *one = serve("one", "--pipelining", NULL);
 	struct server *two = serve("two", "--pipelining", NULL);
 	struct server *both[] = { one, two };
@@ -2361,10 +2363,16 @@ Test(queue_run, three_daemons_kill_9_and_a_live_change)
 
 		cr_assert(k >= 1, "%s was submitted and never received", id);
 		if (k > 1) {
-			/* Only one the server took before a kill. */
-			cr_assert(first_receipt(both, 2, id) <= last_kill,
-			    "%s received %zu times, the first after the last "
-			    "kill", id, k);
+			/*
+			 * Only one the server took before a kill, or just
+			 * after it from what the killed engine had already
+			 * written (KILL_GRACE_NS on a loaded machine).
+			 */
+			cr_assert(first_receipt(both, 2, id) <= last_kill +
+			    KILL_GRACE_NS, "%s received %zu times, the first "
+			    "%lld ms after the last kill", id, k,
+			    (first_receipt(both, 2, id) - last_kill) /
+			    1000000);
 			fprintf(stderr, "test_queue_run: %s received %zu "
 			    "times\n", id, k);
 			dups += k - 1;
