@@ -893,11 +893,14 @@ take_signal(struct runner *r, int sigfd)
 		log_info("run: signal %u again: stopping now", si.ssi_signo);
 		_exit(EX_TEMPFAIL);
 	}
-	log_info("run: signal %u: finishing the messages in flight",
-	    si.ssi_signo);
-	/* No network wait outlives a profile's timeout from now on. */
+	/*
+	 * Stopped before it is said: no message may begin after the line
+	 * (and no network wait outlives a profile's timeout from now on).
+	 */
 	deadline_stop();
 	atomic_store(&r->stop, true);
+	log_info("run: signal %u: finishing the messages in flight",
+	    si.ssi_signo);
 }
 
 int
