@@ -2414,14 +2414,34 @@ Test(queue_run, late_engine_records_nothing)
 	submit_many("late", 0, 1, &id);
 	a = daemon_start_args((const char *const[]){ "--lease", "2", NULL });
 	wait_logged(slow, "DATA", 1);	/* the reply is held */
-	cr_assert_eq(kill(a->pid, SIGSTOP), 0);
-	/*
-	 * A renewed its lease (every second) at the latest as it stopped:
-	 * the lease ends within 2 s after that, on the whole second.
-	 */
-	sleep_ms(4000);
+	/* A's message stays with its session; the next ones go elsewhere. */
 	admin("set", "p", tu_fmt("port=%d", other->port), NULL);
-	sum = run_once(&err);
+	for (int tries = 1;; tries++) {
+		struct tu_run r;
+
+		cr_assert_eq(kill(a->pid, SIGSTOP), 0);
+		/*
+		 * A renewed its lease (every second) at the latest as it
+		 * stopped: the lease ends within 2 s after that, on the
+		 * whole second.
+		 */
+		sleep_ms(4000);
+		r = eng(NULL, "run", "--once", NULL);
+		sum = summary_of(r.err);
+		err = tu_keep(r.err);
+		free(r.out);
+		if (r.status == 0 && sum.sent == 1)
+			break;
+		/*
+		 * A stopped inside its renewal's transaction, holding the
+		 * lock (SQLite) or the row (PostgreSQL) B needed: let it
+		 * finish and stop it again.
+		 */
+		cr_assert(tries < 5, "B could not take the message over in %d "
+		    "tries (exit %d):\n%s", tries, r.status, err);
+		cr_assert_eq(kill(a->pid, SIGCONT), 0);
+		sleep_ms(200);
+	}
 	expect_summary(&sum, 1, 0, 0, 0, err);
 	cr_assert_eq(received(other), 1);
 	cr_assert_str_eq(mail_id(other, 1), message_id_of("late", 0));
