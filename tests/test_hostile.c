@@ -128,7 +128,7 @@ static void
 profile(int port, ...)
 {
 	const char *defaults[] = { "tls=none", "host=127.0.0.1",
-	    "from=" FROM, "to=" TO, "timeout=2", "retry_delay=1",
+	    "from=" FROM, "to=" TO, "timeout=10", "retry_delay=1",
 	    "retry_max=1", tu_fmt("port=%d", port) };
 	const char *argv[MAX_ARGS] = { "--db", db, "set", "p" };
 	const char *extra[MAX_ARGS];
@@ -317,7 +317,7 @@ Test(hostile, dripped_reply_times_out)
 	long long t0 = tu_now_ms();
 
 	profile(bad("drip", "--length", "400", "--drip-ms", "100", NULL),
-	    NULL);
+	    "timeout=2", NULL);
 	r = eng("body\n", "send", NULL);
 	expect_exit(&r, EXIT_TEMPFAIL, "send");
 	expect_text(r.err, "did not send a complete reply within 2 s",
@@ -332,7 +332,7 @@ Test(hostile, dripped_tls_handshake_times_out)
 {
 	struct tu_run r;
 
-	profile(bad("drip-tls", NULL), "tls=implicit", NULL);
+	profile(bad("drip-tls", NULL), "tls=implicit", "timeout=2", NULL);
 	r = eng("body\n", "send", NULL);
 	cr_assert_neq(r.status, EXIT_TIMEDOUT, "send hung:\n%s", r.err);
 	cr_assert_neq(r.status, 0);
@@ -352,7 +352,7 @@ Test(hostile, server_that_stops_reading_times_out)
 		big[i] = i % 100 == 99 ? '\n' : 'x';
 	tu_write_file(path, big, len);
 	free(big);
-	profile(bad("data-noread", NULL), NULL);
+	profile(bad("data-noread", NULL), "timeout=2", NULL);
 	r = eng(NULL, "send", "--message", path, NULL);
 	expect_exit(&r, EXIT_TEMPFAIL, "send");
 	expect_text(r.err, "did not take", "send's log");
