@@ -129,16 +129,37 @@ menu_open(int cols, int rows)
 	tm = tu_tmux_start(cols, rows, argv);
 }
 
-/* Waits for text and checks the screen keeps the secret out. */
+/* Checks screen s keeps the secret out; returns s. */
 static char *
-see(const char *text)
+seen(char *s)
 {
-	char *s = tu_tmux_wait(tm, text, TO);
-
 	if (never != NULL)
 		cr_assert_null(strstr(s, never), "the password is on the "
 		    "screen:\n%s", s);
 	return s;
+}
+
+/* Waits for text and checks the screen keeps the secret out. */
+static char *
+see(const char *text)
+{
+	return seen(tu_tmux_wait(tm, text, TO));
+}
+
+/*
+ * Waits for one screen showing every text at once (the assertions made
+ * on a screen are made on the redraw they wait for, never on one caught
+ * half-way), and checks it keeps the secret out.  What must be absent is
+ * checked on the screen returned.
+ */
+#define see_all(...)	seen(tu_tmux_wait_all(tm, \
+			    (const char *const[]){ __VA_ARGS__, NULL }, TO))
+
+/* see_all(), for a screen that ok(screen, arg) accepts. */
+static char *
+see_until(bool (*ok)(const char *, void *), void *arg, const char *what)
+{
+	return seen(tu_tmux_wait_until(tm, ok, arg, what, TO));
 }
 
 static void
@@ -250,15 +271,9 @@ cols_of(const char *row)
 
 Test(menu, path_by_arrows_letters_and_breadcrumb)
 {
-	char *s;
-
 	menu_open(80, 24);
-	/* The status line may reach tmux after the menu: wait for both. */
-	free(see("F10 quit"));
-	s = see("Main menu");
-	cr_assert(strstr(s, "Connectivity"), "%s", s);
-	cr_assert(strstr(s, "F10 quit"), "status line with the keys:\n%s", s);
-	free(s);
+	/* The menu and the status line with the keys, on one screen. */
+	free(see_all("Main menu", "Connectivity", "F10 quit"));
 	/* Down twice wraps back to the first item; Enter opens it. */
 	tu_tmux_keys(tm, "Down", NULL);
 	wait_for(">  Quit");
@@ -277,11 +292,8 @@ Test(menu, path_by_arrows_letters_and_breadcrumb)
 	tu_tmux_keys(tm, "Enter", NULL);
 	wait_for(" Main menu > Connectivity > Internet protocols > MAIL\n");
 	tu_tmux_keys(tm, "s", "Enter", NULL);
-	s = see(CRUMB_SMTP);
-	cr_assert(strstr(s, "Profiles (0)"), "%s", s);
-	cr_assert(strstr(s, "[ Advanced... ]") && strstr(s, "[ Test ]") &&
-	    strstr(s, "[ Save ]") && strstr(s, "[ Cancel ]"), "%s", s);
-	free(s);
+	free(see_all(CRUMB_SMTP, "Profiles (0)", "[ Advanced... ]", "[ Test ]",
+	    "[ Save ]", "[ Cancel ]"));
 	/* Nothing changed: Esc back to the menu without a question. */
 	tu_tmux_keys(tm, "Escape", NULL);
 	wait_for(" Main menu > Connectivity > Internet protocols > MAIL\n");
@@ -313,9 +325,8 @@ Test(menu, explicit_plain_profile_from_the_menu)
 	menu_open(80, 24);
 	to_smtp();
 	edit_relay();
-	s = see(">Host:");
-	cr_assert(strstr(s, "[25 "), "the port before: %s", s);
-	free(s);
+	/* The port before. */
+	free(see_all(">Host:", "[25 "));
 	open_advanced();
 	wait_for("Port: 25 ");
 	tu_tmux_keys(tm, "Space", NULL);
@@ -424,7 +435,7 @@ set_refusal(const char *kv)
 
 Test(menu, invalid_port_refused_with_gwadmin_set_words)
 {
-	char *before = NULL, *after, *msg, *s;
+	char *before = NULL, *after, *msg;
 	const char *bad[] = { "99999", "0" };
 
 	seed_relay();
@@ -445,16 +456,12 @@ Test(menu, invalid_port_refused_with_gwadmin_set_words)
 		tu_tmux_text(tm, bad[i]);
 		wait_for(field);
 		tu_tmux_keys(tm, "Tab", NULL);
-		s = see(msg);
 		/* Refused in place: the focus stays on the port. */
-		cr_assert(strstr(s, ">Port:"), "%s", s);
-		free(s);
+		free(see_all(msg, ">Port:"));
 		/* Enter (next) and Save cannot get past it either. */
 		tu_tmux_keys(tm, "Enter", NULL);
 		tu_tmux_keys(tm, "Tab", NULL);
-		s = see(msg);
-		cr_assert(strstr(s, ">Port:"), "%s", s);
-		free(s);
+		free(see_all(msg, ">Port:"));
 		free(kv);
 		free(field);
 		free(msg);
@@ -475,7 +482,7 @@ Test(menu, invalid_port_refused_with_gwadmin_set_words)
 
 Test(menu, esc_with_unsaved_changes_asks)
 {
-	char *before, *after, *s;
+	char *before, *after;
 
 	seed_relay();
 	before = export_of(db);
@@ -489,15 +496,11 @@ Test(menu, esc_with_unsaved_changes_asks)
 	wait_for("Profile (modified)");
 	/* Esc asks; Esc on the question is Cancel: still editing. */
 	tu_tmux_keys(tm, "Escape", NULL);
-	s = see("Profile 'relay' has unsaved changes.");
-	cr_assert(strstr(s, "[ Save ]") && strstr(s, "[ Discard ]") &&
-	    strstr(s, "[ Cancel ]"), "%s", s);
-	free(s);
+	free(see_all("Profile 'relay' has unsaved changes.", "[ Save ]",
+	    "[ Discard ]", "[ Cancel ]"));
 	tu_tmux_keys(tm, "Escape", NULL);
 	wait_gone("has unsaved changes");
-	s = see(CRUMB_SMTP);
-	cr_assert(strstr(s, "[mail.example.org2 "), "%s", s);
-	free(s);
+	free(see_all(CRUMB_SMTP, "[mail.example.org2 "));
 	/* Esc, Discard: back to the menu, nothing written. */
 	tu_tmux_keys(tm, "Escape", NULL);
 	wait_for("has unsaved changes");
@@ -567,6 +570,35 @@ wait_box_width(size_t w)
 	return NULL;
 }
 
+/* After the resize to 60x20: the dialog's last rows and its OK. */
+static bool
+shows_ok_and_plain(const char *s, void *arg)
+{
+	(void)arg;
+	return strstr(s, "( ) PLAIN") != NULL && (strstr(s, "[OK]") != NULL ||
+	    strstr(s, "[ OK ]") != NULL);
+}
+
+struct box_with {
+	size_t			 width;
+	const char *const	*texts;
+};
+
+/* The dialog box drawn b->width wide, closed, with every text of b. */
+static bool
+box_with_texts(const char *s, void *arg)
+{
+	const struct box_with *b = arg;
+	char *top = row_with(s, "\xe2\x94\x8c", NULL);
+	bool ok = top != NULL && cols_of(top) == b->width && strlen(top) >= 3 &&
+	    strcmp(top + strlen(top) - 3, "\xe2\x94\x90") == 0;
+
+	free(top);
+	for (size_t i = 0; ok && b->texts[i] != NULL; i++)
+		ok = strstr(s, b->texts[i]) != NULL;
+	return ok;
+}
+
 Test(menu, resize_mid_dialog)
 {
 	char *s, *out;
@@ -583,10 +615,8 @@ Test(menu, resize_mid_dialog)
 	tu_tmux_resize(tm, 60, 20);
 	free(wait_box_width(60));
 	/* The border comes first; wait for the rest of the redraw. */
-	wait_for("( ) PLAIN");
-	s = see("OK");
-	cr_assert(strstr(s, "[OK]") || strstr(s, "[ OK ]"), "%s", s);
-	free(s);
+	free(see_until(shows_ok_and_plain, NULL, "shows no \"( ) PLAIN\" "
+	    "with \"[OK]\" or \"[ OK ]\""));
 	/* Still usable: Space ticks TLS, the port follows. */
 	tu_tmux_keys(tm, "Space", NULL);
 	wait_for("[x] Use SSL/TLS");
@@ -601,8 +631,14 @@ Test(menu, resize_mid_dialog)
 	wait_for("terminal too small");
 	tu_tmux_resize(tm, 80, 24);
 	wait_gone("terminal too small");
-	s = see("[x] Use SSL/TLS");
-	cr_assert(strstr(s, "Port: 465"), "the dialog lost its state:\n%s", s);
+	/* The dialog kept its state, redrawn 80 wide. */
+	{
+		struct box_with b = { 80, (const char *const[]){
+		    "[x] Use SSL/TLS", "Port: 465", NULL } };
+
+		s = see_until(box_with_texts, &b, "shows no dialog 80 wide "
+		    "with \"[x] Use SSL/TLS\" and \"Port: 465\"");
+	}
 	assert_box_width(s, 80);
 	free(s);
 	/* OK and Save from here: the change made at 60x20 is stored. */
@@ -627,9 +663,7 @@ Test(menu, too_small_says_so_and_f10_quits)
 	char *s;
 
 	menu_open(50, 15);
-	s = see("terminal too small");
-	cr_assert(strstr(s, "60x20"), "%s", s);
-	free(s);
+	free(see_all("terminal too small", "60x20"));
 	tu_tmux_resize(tm, 80, 24);
 	wait_for("Connectivity");
 	tu_tmux_resize(tm, 60, 19);
@@ -664,8 +698,7 @@ cancel_keeps_the_change(void)
 
 	tu_tmux_keys(tm, "Escape", NULL);
 	wait_gone("has unsaved changes");
-	s = see(">Host:");
-	cr_assert(strstr(s, "[mail.example.org2 "), "%s", s);
+	s = see_all(">Host:", "[mail.example.org2 ");
 	cr_assert(tu_tmux_alive(tm), "%s", s);
 	free(s);
 }
@@ -701,17 +734,15 @@ Test(menu, too_small_keeps_the_form_and_f10_asks)
 	tu_tmux_text(tm, "xyz");
 	tu_tmux_keys(tm, "BSpace", "Tab", "Escape", "Enter", NULL);
 	tu_tmux_keys(tm, "F10", NULL);
-	s = see("Profile 'relay' has unsaved changes.");
-	cr_assert(strstr(s, "[ Save ]") && strstr(s, "[ Discard ]") &&
-	    strstr(s, "[ Cancel ]"), "%s", s);
+	s = see_all("Profile 'relay' has unsaved changes.", "[ Save ]",
+	    "[ Discard ]", "[ Cancel ]");
 	cr_assert(tu_tmux_alive(tm), "%s", s);
 	free(s);
 	/* Full size again: the same question over the untouched form. */
 	tu_tmux_resize(tm, 80, 24);
 	wait_gone("terminal too small");
-	wait_for(CRUMB_SMTP);
-	s = see("Profile 'relay' has unsaved changes.");
-	cr_assert(strstr(s, "[mail.example.org2 "), "%s", s);
+	s = see_all(CRUMB_SMTP, "Profile 'relay' has unsaved changes.",
+	    "[mail.example.org2 ");
 	cr_assert_null(strstr(s, "xyz"), "keys went to the hidden form:\n%s",
 	    s);
 	free(s);
@@ -793,6 +824,15 @@ menu_open_in_shell(const char *pidfile)
  * Ctrl-C with nothing unsaved, SIGTERM, SIGHUP), the terminal is left as
  * it was found: flow control and the interrupt key back.
  */
+/* The shell around the menu has said whether the modes came back. */
+static bool
+shell_said(const char *s, void *arg)
+{
+	(void)arg;
+	return strstr(s, "terminal: restored") != NULL ||
+	    strstr(s, "terminal: changed") != NULL;
+}
+
 Test(menu, terminal_modes_restored_on_every_way_out)
 {
 	static const char *const ways[] = { "F10", "C-c", "SIGTERM",
@@ -817,11 +857,13 @@ Test(menu, terminal_modes_restored_on_every_way_out)
 			free(txt);
 		}
 		st = tu_tmux_wait_exit(tm, TO);
-		s = see("terminal: ");
+		/* The shell's last line, then what stty -a printed. */
+		s = see_until(shell_said, NULL, "shows no \"terminal: "
+		    "restored\" nor \"terminal: changed\"");
 		cr_assert(strstr(s, "terminal: restored"), "after %s:\n%s",
 		    ways[i], s);
-		cr_assert(strstr(s, " ixon ") && strstr(s, "intr = ^C;"),
-		    "after %s:\n%s", ways[i], s);
+		free(s);
+		s = see_all("terminal: restored", " ixon ", "intr = ^C;");
 		if (strncmp(ways[i], "SIG", 3) != 0)
 			cr_assert_eq(st, 0, "%s: exit %d\n%s", ways[i], st, s);
 		free(s);
@@ -841,7 +883,7 @@ Test(menu, test_button_reports_tls_and_auth)
 {
 	struct tu_server *srv;
 	char *ca = tu_cert("ca.pem"), *cert = tu_cert("good.pem");
-	char *key = tu_cert("good-key.pem"), *kv_port, *kv_ca, *s, *after;
+	char *key = tu_cert("good-key.pem"), *kv_port, *kv_ca, *after;
 	char *before;
 	const char *sargs[] = { "--mode", "starttls", "--cert", cert, "--key",
 	    key, "--auth", "--user", "bob", "--password", PASSWORD,
@@ -876,15 +918,14 @@ Test(menu, test_button_reports_tls_and_auth)
 	wait_for(">[ Test ]");
 	tu_tmux_keys(tm, "Enter", NULL);
 	wait_for("Test of profile 'relay'");
-	s = see("Done.");
-	cr_assert(strstr(s, "tls                    TLS1."), "no TLS version:\n%s",
-	    s);
-	cr_assert(strstr(s, "verification"), "%s", s);
-	cr_assert(strstr(s, "auth offered           PLAIN"), "%s", s);
-	cr_assert(strstr(s, "authentication         plain accepted"),
-	    "the typed password was not used:\n%s", s);
-	cr_assert(strstr(s, "result                 ok"), "%s", s);
-	free(s);
+	/*
+	 * The report: a TLS version, the verification, PLAIN offered, the
+	 * typed password accepted (it was used), the result.
+	 */
+	free(see_all("Done.", "tls                    TLS1.", "verification",
+	    "auth offered           PLAIN",
+	    "authentication         plain accepted",
+	    "result                 ok"));
 	tu_tmux_keys(tm, "Escape", NULL);
 	wait_gone("Done.");
 	tu_tmux_keys(tm, "F10", NULL);
@@ -922,10 +963,8 @@ Test(menu, stale_edit_reported_on_save)
 	tabs(8);	/* alt .. comment, Advanced, Test, Save */
 	wait_for(">[ Save ]");
 	tu_tmux_keys(tm, "Enter", NULL);
-	s = see("changed by another program");
-	cr_assert(strstr(s, "[ Reload ]") && strstr(s, "[ Keep editing ]"),
-	    "%s", s);
-	free(s);
+	free(see_all("changed by another program", "[ Reload ]",
+	    "[ Keep editing ]"));
 	/* Not overwritten. */
 	out = export_of(db);
 	cr_assert(strstr(out, "\"host\": \"mail.example.org\","), "%s", out);
@@ -933,8 +972,7 @@ Test(menu, stale_edit_reported_on_save)
 	free(out);
 	/* Reload shows the other program's version. */
 	tu_tmux_keys(tm, "Enter", NULL);
-	wait_for("[changed elsewhere ");
-	s = see("[mail.example.org ");
+	s = see_all("[changed elsewhere ", "[mail.example.org ");
 	cr_assert_null(strstr(s, "(modified)"), "%s", s);
 	free(s);
 	tu_tmux_keys(tm, "F10", NULL);

@@ -344,24 +344,50 @@ pause_poll(void)
 	nanosleep(&ts, NULL);
 }
 
-static char *
-wait_for(struct tu_tmux *t, const char *text, bool present, int timeout_ms)
+char *
+tu_tmux_wait_until(struct tu_tmux *t, bool (*ok)(const char *, void *),
+    void *arg, const char *what, int timeout_ms)
 {
 	long long end = now_ms() + timeout_ms;
 	char *s;
 
 	for (;;) {
 		s = tu_tmux_screen(t);
-		if ((strstr(s, text) != NULL) == present)
+		if (ok(s, arg))
 			return s;
 		if (now_ms() >= end)
 			break;
 		free(s);
 		pause_poll();
 	}
-	cr_assert_fail("after %d ms the screen %s \"%s\"; it shows:\n%s",
-	    timeout_ms, present ? "does not show" : "still shows", text, s);
+	cr_assert_fail("after %d ms the screen %s; it shows:\n%s", timeout_ms,
+	    what, s);
 	return NULL;
+}
+
+struct presence {
+	const char	*text;
+	bool		 present;
+};
+
+static bool
+has_presence(const char *screen, void *arg)
+{
+	const struct presence *p = arg;
+
+	return (strstr(screen, p->text) != NULL) == p->present;
+}
+
+static char *
+wait_for(struct tu_tmux *t, const char *text, bool present, int timeout_ms)
+{
+	struct presence p = { text, present };
+	char *what = xasprintf("%s \"%s\"", present ? "does not show" :
+	    "still shows", text), *s;
+
+	s = tu_tmux_wait_until(t, has_presence, &p, what, timeout_ms);
+	free(what);
+	return s;
 }
 
 char *
@@ -374,6 +400,34 @@ char *
 tu_tmux_wait_gone(struct tu_tmux *t, const char *text, int timeout_ms)
 {
 	return wait_for(t, text, false, timeout_ms);
+}
+
+static bool
+has_all(const char *screen, void *arg)
+{
+	const char *const *texts = arg;
+
+	for (size_t i = 0; texts[i] != NULL; i++)
+		if (strstr(screen, texts[i]) == NULL)
+			return false;
+	return true;
+}
+
+char *
+tu_tmux_wait_all(struct tu_tmux *t, const char *const *texts, int timeout_ms)
+{
+	char *what = xstrdup("does not show all of"), *s;
+
+	for (size_t i = 0; texts[i] != NULL; i++) {
+		char *more = xasprintf("%s%s \"%s\"", what, i ? "," : "",
+		    texts[i]);
+
+		free(what);
+		what = more;
+	}
+	s = tu_tmux_wait_until(t, has_all, (void *)texts, what, timeout_ms);
+	free(what);
+	return s;
 }
 
 /* The program's exit status once it has ended, else -1. */

@@ -14,8 +14,13 @@
 
 #include <stdbool.h>
 
-/* Generous: the ASan build and a loaded machine are slow. */
-#define TU_TMUX_TIMEOUT_MS	10000
+#include "tests/testutil.h"
+
+/*
+ * Generous: the ASan build and a loaded machine are slow, and a wait that
+ * is met ends at once.  The bound of every other settling wait.
+ */
+#define TU_TMUX_TIMEOUT_MS	TU_SETTLE_MS
 
 /*
  * Skips the test when tmux is not on PATH; under CI=true fails it
@@ -59,6 +64,20 @@ char	*tu_tmux_wait(struct tu_tmux *t, const char *text, int timeout_ms);
 /* The same, until the screen no longer contains text. */
 char	*tu_tmux_wait_gone(struct tu_tmux *t, const char *text,
 	     int timeout_ms);
+/*
+ * The same, until one capture contains every text of texts (NULL-
+ * terminated) at once: a screen captured half-redrawn never passes for
+ * the whole redraw.  Check what must be absent on the screen returned.
+ */
+char	*tu_tmux_wait_all(struct tu_tmux *t, const char *const *texts,
+	     int timeout_ms);
+/*
+ * The same, until ok(screen, arg) holds for one capture; what says what
+ * is waited for, in the failure's message.
+ */
+char	*tu_tmux_wait_until(struct tu_tmux *t,
+	     bool (*ok)(const char *screen, void *arg), void *arg,
+	     const char *what, int timeout_ms);
 /*
  * Polls until the program has exited; returns its exit status (128+N if
  * killed by signal N).  Fails the test after timeout_ms.
