@@ -25,6 +25,8 @@ PY=/usr/bin/python3
 GEN=bench/gen_profiles.py
 GWADMIN=$PWD/$BUILD/tui/gwadmin
 
+source bench/lib.bash
+
 for tool in "$GWADMIN" /usr/bin/time "$PY" "$(command -v sqlite3 || echo sqlite3)"; do
 	[ -x "$tool" ] || { echo "import.sh: $tool is missing (./run bench builds and installs)" >&2; exit 1; }
 done
@@ -36,17 +38,6 @@ trap 'rm -rf "$tmp"' EXIT
 fresh() {
 	rm -f "$tmp/$1.db" "$tmp/$1.db-wal" "$tmp/$1.db-shm"
 	"$GWADMIN" --db "$tmp/$1.db" list >/dev/null 2>&1
-}
-
-# measure LABEL CMD...: runs CMD (stdin/stdout as given) under /usr/bin/time,
-# appends "seconds KiB" to $tmp/LABEL.times; fails if CMD fails.
-measure() {
-	local label=$1; shift
-	if ! /usr/bin/time -f '%e %M' -o "$tmp/time.out" "$@"; then
-		echo "import.sh: FAILED: $*" >&2
-		return 1
-	fi
-	tail -n 1 "$tmp/time.out" >>"$tmp/$label.times"
 }
 
 echo "generating $N profiles..."
@@ -75,26 +66,26 @@ $PY "$GEN" floor "$tmp/schema.db" "$tmp/valid.db" "$tmp/floor.sql"
 echo "measuring (median of $RUNS runs each)..."
 for ((i = 0; i < RUNS; i++)); do
 	fresh raw
-	measure raw sqlite3 "$tmp/raw.db" <"$tmp/raw.sql" >/dev/null
+	time_cmd raw sqlite3 "$tmp/raw.db" <"$tmp/raw.sql" >/dev/null
 	fresh raw
-	measure raw_audit sqlite3 "$tmp/raw.db" <"$tmp/raw_audit.sql" >/dev/null
+	time_cmd raw_audit sqlite3 "$tmp/raw.db" <"$tmp/raw_audit.sql" >/dev/null
 	[ "$(sqlite3 "$tmp/raw.db" 'SELECT count(*) FROM profiles')" = "$N" ] || {
 		echo "import.sh: FAILED: the raw anchor did not insert $N rows" >&2; exit 1; }
 	fresh raw
-	measure floor sqlite3 "$tmp/raw.db" <"$tmp/floor.sql" >/dev/null
+	time_cmd floor sqlite3 "$tmp/raw.db" <"$tmp/floor.sql" >/dev/null
 
 	fresh new
-	measure import "$GWADMIN" --db "$tmp/new.db" import "$tmp/profiles.json" >/dev/null
+	time_cmd import "$GWADMIN" --db "$tmp/new.db" import "$tmp/profiles.json" >/dev/null
 done
 for ((i = 0; i < RUNS; i++)); do
-	measure export "$GWADMIN" --db "$tmp/new.db" export --include-secrets >"$tmp/out.json"
+	time_cmd export "$GWADMIN" --db "$tmp/new.db" export --include-secrets >"$tmp/out.json"
 done
 
 # export -> import -> export is the identity (the import of the exported
 # file, which spells out every key, is timed once, for information).
 fresh again
 identity=FAIL
-if measure reimport "$GWADMIN" --db "$tmp/again.db" import "$tmp/out.json" >/dev/null &&
+if time_cmd reimport "$GWADMIN" --db "$tmp/again.db" import "$tmp/out.json" >/dev/null &&
 	"$GWADMIN" --db "$tmp/again.db" export --include-secrets >"$tmp/out2.json" &&
 	cmp -s "$tmp/out.json" "$tmp/out2.json" &&
 	[ "$($PY -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["profiles"]))' "$tmp/out.json")" = "$N" ]; then
@@ -108,9 +99,9 @@ echo "generating $NRC profiles as msmtprc and as JSON..."
 $PY "$GEN" msmtprc "$NRC" "$tmp/same.msmtprc" "$tmp/same.json"
 for ((i = 0; i < RUNS; i++)); do
 	fresh rc
-	measure rc_msmtprc "$GWADMIN" --db "$tmp/rc.db" import --format msmtprc "$tmp/same.msmtprc" >/dev/null
+	time_cmd rc_msmtprc "$GWADMIN" --db "$tmp/rc.db" import --format msmtprc "$tmp/same.msmtprc" >/dev/null
 	fresh rcjson
-	measure rc_json "$GWADMIN" --db "$tmp/rcjson.db" import "$tmp/same.json" >/dev/null
+	time_cmd rc_json "$GWADMIN" --db "$tmp/rcjson.db" import "$tmp/same.json" >/dev/null
 done
 same=FAIL
 if "$GWADMIN" --db "$tmp/rc.db" export --include-secrets >"$tmp/rc.out" &&

@@ -24,15 +24,7 @@ GWENGINE=$PWD/$BUILD/engine/gwengine
 GWADMIN=$PWD/$BUILD/tui/gwadmin
 TMO=300		# seconds: no single measured command may take longer
 
-# Postfix installs its test programs in /usr/sbin; older packages kept them
-# in the daemon directory.
-find_tool() {
-	local d
-	for d in /usr/sbin /usr/lib/postfix/sbin /usr/libexec/postfix; do
-		[ -x "$d/$1" ] && { echo "$d/$1"; return; }
-	done
-	command -v "$1" || echo "$1"
-}
+source bench/lib.bash
 SINK=$(find_tool smtp-sink)
 SOURCE=$(find_tool smtp-source)
 STUNNEL=$(command -v stunnel4 || command -v stunnel || echo stunnel4)
@@ -50,69 +42,20 @@ for cmd in submit run queue; do
 done
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/gwsmtp-bench-queue.XXXXXX")
-pids=()
 cleanup() {
-	local p
-	for p in "${pids[@]}"; do
-		kill "$p" 2>/dev/null || true
-		wait "$p" 2>/dev/null || true
-	done
+	stop_servers
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-fail() { echo "queue.sh: FAILED: $*" >&2; exit 1; }
-
-# A port free on 127.0.0.1 now (the server started next may still lose it
-# to another program: start_server retries).
-free_port() {
-	$PY -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-# start_server NAME VAR CMD...: runs CMD (with @PORT@ replaced by a free port)
-# in the background, stderr to $tmp/NAME.err and stdout to $tmp/NAME.out, and
-# waits until the port accepts connections; sets VAR to the port.
-start_server() {
-	local name=$1 var=$2 try port pid i
-	shift 2
-	for try in 1 2 3 4 5; do
-		port=$(free_port)
-		"${@//@PORT@/$port}" >"$tmp/$name.out" 2>"$tmp/$name.err" &
-		pid=$!
-		for ((i = 0; i < 200; i++)); do
-			kill -0 "$pid" 2>/dev/null || break
-			if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-				pids+=("$pid")
-				printf -v "$var" '%s' "$port"
-				return 0
-			fi
-			sleep 0.05
-		done
-		kill "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-	done
-	cat "$tmp/$name.err" >&2
-	fail "$name did not start"
-}
-
 bash tests/servers/make_certs.sh "$tmp/pki"
 
-# smtp-sink: accepts everything, stores nothing; -c prints "sess=S quit=Q
-# mesg=M" counters to stdout after each message and session.  As root it
-# must be told which user to become.  One sink for plain SMTP, one behind
-# stunnel, so that each measurement counts where the messages went.
-sink_user=()
-[ "$(id -u)" -eq 0 ] && sink_user=(-u nobody)
-start_server sink_plain sink_port "$SINK" "${sink_user[@]}" -c "127.0.0.1:@PORT@" 256
-start_server sink_tls sink_tls_port "$SINK" "${sink_user[@]}" -c "127.0.0.1:@PORT@" 256
-
-# sink_counter MODE sess|mesg: the MODE sink's current count.
-sink_counter() {
-	tr '\r' '\n' <"$tmp/sink_$1.out" | sed -n "s/.*$2=\([0-9]*\).*/\1/p" | tail -n 1 |
-		grep . || echo 0
-}
+# One sink for plain SMTP, one behind stunnel, so that each measurement
+# counts where the messages went.
+start_sink sink_plain sink_port
+start_sink sink_tls sink_tls_port
 
 # stunnel: implicit TLS on its own port, forwarded in clear to the sink, with
 # TCP_NODELAY both ways so that it adds no Nagle delays of its own.
@@ -174,25 +117,6 @@ curl_config "smtps://127.0.0.1:$tls_port" "cacert = \"$tmp/pki/ca.pem\"
 # apply at delivery).  Each run delivers a fresh copy of one of the two.
 "$GWADMIN" --db "$tmp/plain.db" set bench host=127.0.0.1 port="$sink_port" \
 	tls=none from=a@example.org to=b@example.org >/dev/null
-
-# queue_states DB: "STATE COUNT" lines from gwengine queue --json.
-queue_states() {
-	"$GWENGINE" --db "$1" queue --json >"$tmp/queue.json" 2>"$tmp/queue.err" ||
-		fail "gwengine queue --json failed: $(tail -n 5 "$tmp/queue.err")"
-	$PY - "$tmp/queue.json" <<'PY'
-import collections, json, sys
-entries = json.load(open(sys.argv[1]))
-for state, n in sorted(collections.Counter(e["state"] for e in entries).items()):
-    print(state, n)
-PY
-}
-
-# copy_db FROM TO: the database and its WAL if one is left.
-copy_db() {
-	rm -f "$2" "$2-wal" "$2-shm"
-	cp "$1" "$2"
-	if [ -e "$1-wal" ]; then cp "$1-wal" "$2-wal"; fi
-}
 
 # submit: N messages into $tmp/plain.db; the seconds in $tmp/submit.
 submit() {

@@ -25,19 +25,13 @@ for tool in "$GWENGINE" "$GWADMIN" "$PY" "$MSMTP" "$(command -v certtool || echo
 	[ -x "$tool" ] || { echo "send.sh: $tool is missing (./run bench builds and installs)" >&2; exit 1; }
 done
 
+source bench/lib.bash
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/gwsmtp-bench-send.XXXXXX")
-pids=()
 cleanup() {
-	local p
-	for p in "${pids[@]}"; do
-		kill "$p" 2>/dev/null || true
-		wait "$p" 2>/dev/null || true
-	done
+	stop_servers
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
-
-fail() { echo "send.sh: FAILED: $*" >&2; exit 1; }
 
 bash tests/servers/make_certs.sh "$tmp/pki"
 
